@@ -368,7 +368,7 @@ const (
 
 // DataFrom copies many remote values at once.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.extract), has(self.find)].filter(x, x).size() <= 1",message="set either extract or find, not both"
+// +kubebuilder:validation:XValidation:rule="!(has(self.extract) && has(self.find))",message="set either extract or find, not both"
 // +kubebuilder:validation:XValidation:rule="has(self.extract) || has(self.find) || (has(self.sourceRef) && has(self.sourceRef.generatorRef))",message="set extract or find"
 type DataFrom struct {
 	// Extract copies every key of one remote secret.
@@ -416,7 +416,7 @@ type FindName struct {
 
 // Rewrite renames keys copied by dataFrom. Exactly one field is set.
 //
-// +kubebuilder:validation:XValidation:rule="[has(self.regexp), has(self.transform)].filter(x, x).size() == 1",message="set exactly one of regexp or transform"
+// +kubebuilder:validation:XValidation:rule="has(self.regexp) != has(self.transform)",message="set exactly one of regexp or transform"
 type Rewrite struct {
 	// Regexp replaces every match of Source in a key by Target.
 	// +optional

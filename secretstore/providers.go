@@ -148,8 +148,8 @@ type VaultAppRole struct {
 	// +optional
 	RoleID string `json:"roleId,omitempty"`
 	// +optional
-	RoleRef *SecretKeySelector `json:"roleRef,omitempty"`
-	SecretRef SecretKeySelector `json:"secretRef"`
+	RoleRef   *SecretKeySelector `json:"roleRef,omitempty"`
+	SecretRef SecretKeySelector  `json:"secretRef"`
 }
 
 // VaultKubernetesAuth logs in with a Kubernetes ServiceAccount token.

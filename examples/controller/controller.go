@@ -1,0 +1,618 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/reconcile"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// FieldManager names secretsync in the managed fields of what it writes.
+const FieldManager = "secretsync"
+
+// Config configures a Controller.
+type Config struct {
+	Kube kubernetes.Interface
+	CRD  *crdClient
+	// Registry holds the providers served.
+	Registry *provider.Registry
+	// Namespace limits the controller to one namespace; empty means all.
+	Namespace string
+	// Store holds the rules for which stores are served.
+	Store reconcile.StoreOptions
+	// Workers is how many ExternalSecrets are reconciled at once.
+	Workers int
+	// Metrics records what the controller does; nil records nothing.
+	Metrics *metrics
+	// Now returns the time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Controller syncs ExternalSecrets into Secrets. All decisions come from
+// package reconcile; the controller fetches, applies and schedules.
+type Controller struct {
+	cfg     Config
+	kube    kubernetes.Interface
+	crd     *crdClient
+	metrics *metrics
+	now     func() time.Time
+
+	esInformer     cache.SharedIndexInformer
+	storeInformer  cache.SharedIndexInformer
+	cstoreInformer cache.SharedIndexInformer
+	kubeInformers  informers.SharedInformerFactory
+	secretLister   corelisters.SecretLister
+	nsInformers    informers.SharedInformerFactory
+	nsLister       corelisters.NamespaceLister
+	informersSync  []cache.InformerSynced
+
+	queue      workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	storeQueue workqueue.TypedRateLimitingInterface[storeKey]
+	recorder   record.EventRecorder
+	broadcast  record.EventBroadcaster
+	clients    *clientCache
+
+	mu       sync.Mutex
+	lastRead map[cache.ObjectName]time.Time
+	// written holds, for an ExternalSecret whose status this controller
+	// just changed, the resourceVersion it had before. While the cache
+	// still shows that version, the cache is behind the write and the
+	// event for the write is on its way.
+	written map[cache.ObjectName]string
+}
+
+// storeKey identifies a SecretStore (with namespace) or a
+// ClusterSecretStore (without).
+type storeKey struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// Index names.
+const (
+	byStore  = "byStore"
+	byTarget = "byTarget"
+)
+
+// NewController builds a controller; Run starts it.
+func NewController(cfg Config) *Controller {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = newMetrics(nil)
+	}
+	c := &Controller{
+		cfg:      cfg,
+		kube:     cfg.Kube,
+		crd:      cfg.CRD,
+		metrics:  cfg.Metrics,
+		now:      cfg.Now,
+		lastRead: map[cache.ObjectName]time.Time{},
+		written:  map[cache.ObjectName]string{},
+	}
+	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets", MetricsProvider: cfg.Metrics},
+	)
+	c.storeQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.DefaultTypedControllerRateLimiter[storeKey](),
+		workqueue.TypedRateLimitingQueueConfig[storeKey]{Name: "secretstores", MetricsProvider: cfg.Metrics},
+	)
+
+	c.esInformer = cache.NewSharedIndexInformer(
+		cfg.CRD.listWatch(resExternalSecrets, cfg.Namespace, func() runtime.Object { return &externalsecret.ExternalSecretList{} }),
+		&externalsecret.ExternalSecret{}, 0,
+		cache.Indexers{
+			cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
+			byStore:              indexByStore,
+			byTarget:             indexByTarget,
+		},
+	)
+	c.storeInformer = cache.NewSharedIndexInformer(
+		cfg.CRD.listWatch(resSecretStores, cfg.Namespace, func() runtime.Object { return &secretstore.SecretStoreList{} }),
+		&secretstore.SecretStore{}, 0, cache.Indexers{},
+	)
+	c.cstoreInformer = cache.NewSharedIndexInformer(
+		cfg.CRD.listWatch(resClusterSecretStores, "", func() runtime.Object { return &secretstore.ClusterSecretStoreList{} }),
+		&secretstore.ClusterSecretStore{}, 0, cache.Indexers{},
+	)
+	// Only the Secrets secretsync manages are cached: a cluster with many
+	// unrelated Secrets costs nothing.
+	c.kubeInformers = informers.NewSharedInformerFactoryWithOptions(cfg.Kube, 0,
+		informers.WithNamespace(cfg.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.LabelSelector = reconcile.LabelManaged + "=true"
+		}),
+	)
+	secrets := c.kubeInformers.Core().V1().Secrets()
+	c.secretLister = secrets.Lister()
+	// Namespaces carry the labels ClusterSecretStore conditions select on.
+	c.nsInformers = informers.NewSharedInformerFactory(cfg.Kube, 0)
+	if cfg.Namespace == "" {
+		c.nsLister = c.nsInformers.Core().V1().Namespaces().Lister()
+		c.informersSync = append(c.informersSync, c.nsInformers.Core().V1().Namespaces().Informer().HasSynced)
+	}
+
+	c.informersSync = append(c.informersSync,
+		c.esInformer.HasSynced, c.storeInformer.HasSynced, c.cstoreInformer.HasSynced, secrets.Informer().HasSynced)
+
+	c.esInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueue,
+		UpdateFunc: func(_, obj any) { c.enqueue(obj) },
+		DeleteFunc: c.forget,
+	})
+	secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueueForSecret,
+		UpdateFunc: func(_, obj any) { c.enqueueForSecret(obj) },
+		DeleteFunc: c.enqueueForSecret,
+	})
+	for _, inf := range []cache.SharedIndexInformer{c.storeInformer, c.cstoreInformer} {
+		inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.storeChanged,
+			UpdateFunc: func(old, obj any) { c.storeChanged(obj) },
+			DeleteFunc: c.storeChanged,
+		})
+	}
+
+	c.broadcast = record.NewBroadcaster()
+	c.recorder = c.broadcast.NewRecorder(scheme, corev1.EventSource{Component: "secretsync"})
+	c.clients = newClientCache(cfg.Registry, &kubeCredentials{kube: cfg.Kube}, cfg.Metrics)
+	return c
+}
+
+func indexByStore(obj any) ([]string, error) {
+	es, ok := obj.(*externalsecret.ExternalSecret)
+	if !ok {
+		return nil, nil
+	}
+	var keys []string
+	for _, ref := range reconcile.StoreRefs(es) {
+		keys = append(keys, storeIndexKey(ref, es.Namespace))
+	}
+	return keys, nil
+}
+
+func storeIndexKey(ref externalsecret.SecretStoreRef, namespace string) string {
+	if ref.StoreKind() == externalsecret.KindClusterSecretStore {
+		namespace = ""
+	}
+	return ref.StoreKind() + "/" + namespace + "/" + ref.Name
+}
+
+func indexByTarget(obj any) ([]string, error) {
+	es, ok := obj.(*externalsecret.ExternalSecret)
+	if !ok {
+		return nil, nil
+	}
+	return []string{es.Namespace + "/" + es.TargetName()}, nil
+}
+
+// Run starts the informers and workers and blocks until ctx is done.
+func (c *Controller) Run(ctx context.Context) error {
+	defer utilruntime.HandleCrash()
+	defer c.queue.ShutDown()
+	defer c.storeQueue.ShutDown()
+	logger := klog.FromContext(ctx)
+
+	c.broadcast.StartStructuredLogging(3)
+	c.broadcast.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.kube.CoreV1().Events("")})
+	defer c.broadcast.Shutdown()
+
+	go c.esInformer.Run(ctx.Done())
+	go c.storeInformer.Run(ctx.Done())
+	go c.cstoreInformer.Run(ctx.Done())
+	c.kubeInformers.Start(ctx.Done())
+	c.nsInformers.Start(ctx.Done())
+	defer c.kubeInformers.Shutdown()
+	defer c.nsInformers.Shutdown()
+
+	logger.Info("Waiting for informer caches to sync")
+	if !cache.WaitForCacheSync(ctx.Done(), c.informersSync...) {
+		return errors.New("informer caches did not sync")
+	}
+	c.metrics.setReady(true)
+	defer c.metrics.setReady(false)
+
+	logger.Info("Starting workers", "count", c.cfg.Workers)
+	var wg sync.WaitGroup
+	for i := 0; i < c.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wait.UntilWithContext(ctx, c.runWorker, time.Second)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		wait.UntilWithContext(ctx, c.runStoreWorker, time.Second)
+	}()
+	<-ctx.Done()
+	logger.Info("Shutting down workers")
+	c.queue.ShutDown()
+	c.storeQueue.ShutDown()
+	wg.Wait()
+	c.clients.closeAll(context.WithoutCancel(ctx))
+	return nil
+}
+
+func (c *Controller) enqueue(obj any) {
+	name, err := cache.ObjectToName(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.queue.Add(name)
+}
+
+func (c *Controller) forget(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	name, err := cache.ObjectToName(obj)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.lastRead, name)
+	delete(c.written, name)
+	c.mu.Unlock()
+	c.queue.Add(name)
+}
+
+// enqueueForSecret enqueues the ExternalSecrets that write a Secret that
+// changed, so hand edits and deletions are undone.
+func (c *Controller) enqueueForSecret(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	s, ok := obj.(*corev1.Secret)
+	if !ok {
+		return
+	}
+	ess, err := c.esInformer.GetIndexer().ByIndex(byTarget, s.Namespace+"/"+s.Name)
+	if err != nil {
+		return
+	}
+	for _, es := range ess {
+		c.enqueue(es)
+	}
+}
+
+// storeChanged requeues the ExternalSecrets that use a store, and the
+// store's own validation.
+func (c *Controller) storeChanged(obj any) {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	store, ok := obj.(secretstore.GenericStore)
+	if !ok {
+		return
+	}
+	key := storeKey{Kind: store.Kind(), Namespace: store.GetNamespace(), Name: store.GetName()}
+	c.storeQueue.Add(key)
+	ess, err := c.esInformer.GetIndexer().ByIndex(byStore, key.Kind+"/"+key.Namespace+"/"+key.Name)
+	if err != nil {
+		return
+	}
+	for _, es := range ess {
+		c.enqueue(es)
+	}
+}
+
+func (c *Controller) runWorker(ctx context.Context) {
+	for c.processNext(ctx) {
+	}
+}
+
+func (c *Controller) processNext(ctx context.Context) bool {
+	name, shutdown := c.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.queue.Done(name)
+	logger := klog.FromContext(ctx).WithValues("externalsecret", name.String())
+	ctx = klog.NewContext(ctx, logger)
+
+	start := c.now()
+	requeue, err := c.sync(ctx, name)
+	c.metrics.observeReconcile(c.now().Sub(start), err)
+	switch {
+	case err != nil:
+		logger.V(2).Info("Sync failed; retrying with backoff", "err", err)
+		c.queue.AddRateLimited(name)
+	default:
+		c.queue.Forget(name)
+		if requeue > 0 {
+			c.queue.AddAfter(name, requeue)
+		}
+	}
+	return true
+}
+
+// sync reconciles one ExternalSecret and returns when to look at it again.
+func (c *Controller) sync(ctx context.Context, name cache.ObjectName) (time.Duration, error) {
+	obj, exists, err := c.esInformer.GetIndexer().GetByKey(name.String())
+	if err != nil {
+		return 0, err
+	}
+	if !exists {
+		return 0, nil
+	}
+	es := obj.(*externalsecret.ExternalSecret)
+	if c.cacheBehind(name, es) {
+		return 0, nil
+	}
+
+	// An ExternalSecret whose store belongs to another controller class is
+	// that controller's business: leave it, status and all.
+	main, storeErr := c.lookupStore(es.Spec.SecretStoreRef, es.Namespace)
+	if storeErr == nil && main.StoreSpec().Controller != c.cfg.Store.ControllerClass {
+		return 0, nil
+	}
+
+	existing, err := c.existingSecret(ctx, es)
+	if err != nil {
+		return 0, err
+	}
+	now := c.now()
+	c.mu.Lock()
+	lastRead := c.lastRead[name]
+	c.mu.Unlock()
+	due, wait := reconcile.Due(es, existing, lastRead, now)
+	if !due {
+		return wait, nil
+	}
+
+	in := reconcile.Input{ExternalSecret: es, Existing: existing}
+	if storeErr == nil {
+		storeErr = c.checkStore(main, es.Namespace)
+	}
+	if storeErr != nil && es.Spec.SecretStoreRef.Name != "" {
+		in.StoreErr = storeErr
+	} else {
+		in.Fetched = reconcile.Fetch(ctx, es, &esClients{c: c, es: es})
+		if in.ConfigMaps, in.Secrets, err = c.templateSources(ctx, es); err != nil {
+			in.Fetched, in.StoreErr = nil, err
+		}
+		c.mu.Lock()
+		c.lastRead[name] = now
+		c.mu.Unlock()
+	}
+	in.Now = c.now()
+	out := reconcile.Reconcile(in)
+
+	if err := c.apply(ctx, es, in, &out); err != nil {
+		return 0, err
+	}
+	for _, e := range out.Events {
+		c.recorder.Event(es, e.Type, e.Reason, e.Message)
+	}
+	if out.StatusChanged {
+		updated := es.DeepCopy()
+		updated.Status = out.Status
+		if err := c.crd.updateStatus(ctx, resExternalSecrets, es.Namespace, es.Name, updated, FieldManager); err != nil {
+			return 0, fmt.Errorf("update status: %w", err)
+		}
+		if updated.ResourceVersion != es.ResourceVersion {
+			c.mu.Lock()
+			c.written[name] = es.ResourceVersion
+			c.mu.Unlock()
+		}
+	}
+	c.metrics.observeSync(out)
+	if out.Err != nil {
+		return 0, out.Err
+	}
+	return out.RequeueAfter, nil
+}
+
+// cacheBehind reports whether the cache still shows es as it was before
+// this controller's last status write, so acting on it would repeat work.
+func (c *Controller) cacheBehind(name cache.ObjectName, es *externalsecret.ExternalSecret) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rv, ok := c.written[name]
+	if !ok {
+		return false
+	}
+	if rv == es.ResourceVersion {
+		return true
+	}
+	delete(c.written, name)
+	return false
+}
+
+// existingSecret returns the target Secret. Managed Secrets come from the
+// cache; a Secret secretsync does not manage yet is read from the API only
+// when a Merge needs it.
+func (c *Controller) existingSecret(ctx context.Context, es *externalsecret.ExternalSecret) (*corev1.Secret, error) {
+	s, err := c.secretLister.Secrets(es.Namespace).Get(es.TargetName())
+	if err == nil {
+		return s, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, err
+	}
+	if es.CreationPolicy() != externalsecret.CreatePolicyMerge {
+		return nil, nil
+	}
+	return c.getSecret(ctx, es.Namespace, es.TargetName())
+}
+
+func (c *Controller) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	s, err := c.kube.CoreV1().Secrets(namespace).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return s, err
+}
+
+// maxApplyAttempts bounds how often a write is retried with a fresh copy of
+// the Secret after a conflict, without reading the stores again.
+const maxApplyAttempts = 3
+
+// apply carries out the decision on the Secret. When the apiserver holds a
+// different Secret than the cache did (a conflict, or one that already
+// exists), it reconciles again against the fresh copy with the values
+// already fetched.
+func (c *Controller) apply(ctx context.Context, es *externalsecret.ExternalSecret, in reconcile.Input, out *reconcile.Output) error {
+	secrets := c.kube.CoreV1().Secrets(es.Namespace)
+	for attempt := 1; ; attempt++ {
+		var err error
+		switch out.Action {
+		case reconcile.ActionNone:
+			return nil
+		case reconcile.ActionCreate:
+			_, err = secrets.Create(ctx, out.Secret, metav1.CreateOptions{FieldManager: FieldManager})
+		case reconcile.ActionUpdate:
+			_, err = secrets.Update(ctx, out.Secret, metav1.UpdateOptions{FieldManager: FieldManager})
+		case reconcile.ActionDelete:
+			uid := in.Existing.UID
+			err = secrets.Delete(ctx, in.Existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+			if apierrors.IsNotFound(err) {
+				err = nil
+			}
+		}
+		if err == nil {
+			c.metrics.secretWrites.WithLabelValues(string(out.Action)).Inc()
+			return nil
+		}
+		if !(apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) || attempt == maxApplyAttempts {
+			return fmt.Errorf("%s Secret %s: %w", out.Action, es.TargetName(), err)
+		}
+		fresh, gerr := c.getSecret(ctx, es.Namespace, es.TargetName())
+		if gerr != nil {
+			return gerr
+		}
+		in.Existing = fresh
+		*out = reconcile.Reconcile(in)
+	}
+}
+
+func (c *Controller) templateSources(ctx context.Context, es *externalsecret.ExternalSecret) (map[string]map[string]string, map[string]map[string][]byte, error) {
+	t := es.Spec.Target.Template
+	if t == nil || len(t.TemplateFrom) == 0 {
+		return nil, nil, nil
+	}
+	cms := map[string]map[string]string{}
+	secrets := map[string]map[string][]byte{}
+	for _, from := range t.TemplateFrom {
+		if from.ConfigMap != nil {
+			if _, done := cms[from.ConfigMap.Name]; !done {
+				cm, err := c.kube.CoreV1().ConfigMaps(es.Namespace).Get(ctx, from.ConfigMap.Name, metav1.GetOptions{})
+				if err != nil {
+					return nil, nil, fmt.Errorf("templateFrom ConfigMap %s: %w", from.ConfigMap.Name, err)
+				}
+				cms[cm.Name] = cm.Data
+			}
+		}
+		if from.Secret != nil {
+			if _, done := secrets[from.Secret.Name]; !done {
+				s, err := c.kube.CoreV1().Secrets(es.Namespace).Get(ctx, from.Secret.Name, metav1.GetOptions{})
+				if err != nil {
+					return nil, nil, fmt.Errorf("templateFrom Secret %s: %w", from.Secret.Name, err)
+				}
+				secrets[s.Name] = s.Data
+			}
+		}
+	}
+	return cms, secrets, nil
+}
+
+// lookupStore finds the store ref names from an ExternalSecret in
+// namespace.
+func (c *Controller) lookupStore(ref externalsecret.SecretStoreRef, namespace string) (secretstore.GenericStore, error) {
+	if ref.Name == "" {
+		return nil, errors.New("spec.secretStoreRef.name is not set")
+	}
+	var (
+		obj    any
+		exists bool
+		err    error
+	)
+	switch kind := ref.StoreKind(); kind {
+	case externalsecret.KindSecretStore:
+		obj, exists, err = c.storeInformer.GetIndexer().GetByKey(namespace + "/" + ref.Name)
+	case externalsecret.KindClusterSecretStore:
+		obj, exists, err = c.cstoreInformer.GetIndexer().GetByKey(ref.Name)
+	default:
+		return nil, fmt.Errorf("store kind %q is not SecretStore or ClusterSecretStore", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		if ref.StoreKind() == externalsecret.KindSecretStore {
+			return nil, fmt.Errorf("SecretStore %q not found in namespace %s", ref.Name, namespace)
+		}
+		return nil, fmt.Errorf("ClusterSecretStore %q not found", ref.Name)
+	}
+	return obj.(secretstore.GenericStore), nil
+}
+
+// checkStore applies the class and namespace rules.
+func (c *Controller) checkStore(store secretstore.GenericStore, namespace string) error {
+	var ns *corev1.Namespace
+	if store.Kind() == secretstore.KindClusterSecretStore {
+		if c.nsLister == nil {
+			ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}
+		} else {
+			var err error
+			if ns, err = c.nsLister.Get(namespace); err != nil {
+				return fmt.Errorf("namespace %s: %w", namespace, err)
+			}
+		}
+	}
+	return reconcile.CheckStore(store, ns, c.cfg.Store)
+}
+
+// esClients gives Fetch the provider clients for one ExternalSecret,
+// checking each store it names.
+type esClients struct {
+	c  *Controller
+	es *externalsecret.ExternalSecret
+}
+
+func (e *esClients) Client(ctx context.Context, ref externalsecret.SecretStoreRef) (provider.Client, error) {
+	store, err := e.c.lookupStore(ref, e.es.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.c.checkStore(store, e.es.Namespace); err != nil {
+		return nil, err
+	}
+	return e.c.clients.get(ctx, store)
+}
+
+// managedSecrets lists the Secrets in the cache, for tests and metrics.
+func (c *Controller) managedSecrets() ([]*corev1.Secret, error) {
+	return c.secretLister.List(labels.Everything())
+}

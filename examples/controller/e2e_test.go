@@ -1,0 +1,556 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr/testr"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/internal/kubeapply"
+	"github.com/secretsync/secretsync/internal/testenv"
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/fake"
+	"github.com/secretsync/secretsync/reconcile"
+)
+
+// The controller's identity in tests: the ServiceAccount the shipped RBAC
+// binds, so a missing permission fails here and not in production.
+const (
+	controllerUser = "system:serviceaccount:secretsync-system:secretsync-controller"
+)
+
+var controllerGroups = []string{"system:serviceaccounts", "system:serviceaccounts:secretsync-system", "system:authenticated"}
+
+// harness is one control plane shared by the end-to-end tests, with the
+// CRDs and RBAC from config/ installed.
+type harness struct {
+	env     *testenv.Env
+	admin   kubernetes.Interface
+	crd     *crdClient
+	applier *kubeapply.Applier
+	ctrlCfg *rest.Config
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *harness
+	sharedErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		shared.env.Stop()
+	}
+	os.Exit(code)
+}
+
+func setup(t *testing.T) *harness {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test; skipped with -short")
+	}
+	if _, ok := testenv.BinDir(); !ok {
+		if os.Getenv("CI") != "" {
+			t.Fatal("control-plane binaries are missing in CI; run hack/controlplane.sh")
+		}
+		t.Skip("control-plane binaries not found; run hack/controlplane.sh to build them")
+	}
+	sharedOnce.Do(func() { shared, sharedErr = startHarness() })
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return shared
+}
+
+func startHarness() (*harness, error) {
+	ctx := context.Background()
+	env, err := testenv.Start(ctx, testenv.Options{})
+	if err != nil {
+		return nil, err
+	}
+	h := &harness{env: env}
+	if h.admin, err = kubernetes.NewForConfig(env.Config); err != nil {
+		return nil, err
+	}
+	if h.crd, err = newCRDClient(env.Config); err != nil {
+		return nil, err
+	}
+	if h.applier, err = kubeapply.New(env.Config); err != nil {
+		return nil, err
+	}
+	if err := h.applier.ApplyFiles(ctx, "../../config/crd/bases/*.yaml", "../../config/manager/namespace.yaml", "../../config/rbac/*.yaml"); err != nil {
+		return nil, err
+	}
+	if err := h.applier.WaitForCRDs(ctx, externalsecret.SchemeGroupVersion, resExternalSecrets, resSecretStores, resClusterSecretStores); err != nil {
+		return nil, err
+	}
+	if h.ctrlCfg, err = env.UserConfig(controllerUser, controllerGroups...); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// namespace creates a fresh namespace for one test.
+func (h *harness) namespace(t *testing.T, labels map[string]string) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d-%s", time.Now().UnixNano()%1e8, strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name())))
+	if len(name) > 60 {
+		name = strings.TrimRight(name[:60], "-")
+	}
+	_, err := h.admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Namespaces are never finalized without a controller-manager, so the
+	// objects in them are deleted here, lest a later test's controller
+	// find them.
+	t.Cleanup(func() {
+		for _, res := range []string{resExternalSecrets, resSecretStores} {
+			if err := h.crd.rest.Delete().Namespace(name).Resource(res).Do(context.Background()).Error(); err != nil {
+				t.Errorf("clean up %s in %s: %v", res, name, err)
+			}
+		}
+	})
+	return name
+}
+
+func (h *harness) apply(t *testing.T, manifest string, args ...any) {
+	t.Helper()
+	if err := h.applier.Apply(context.Background(), []byte(fmt.Sprintf(manifest, args...))); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+}
+
+type runningController struct {
+	mem     *fake.Memory
+	metrics *metrics
+	stop    func()
+}
+
+type controllerOpts struct {
+	class             string
+	denyUnconditioned bool
+	mem               *fake.Memory
+}
+
+// startController runs a controller as the non-admin controller identity.
+func (h *harness) startController(t *testing.T, o controllerOpts) *runningController {
+	t.Helper()
+	kube, err := kubernetes.NewForConfig(h.ctrlCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crd, err := newCRDClient(h.ctrlCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := o.mem
+	if mem == nil {
+		mem = fake.NewMemory()
+	}
+	reg, err := provider.NewRegistry(mem.Provider())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMetrics(nil)
+	c := NewController(Config{
+		Kube: kube, CRD: crd, Registry: reg, Metrics: m, Workers: 4,
+		Store: reconcile.StoreOptions{ControllerClass: o.class, DenyUnconditioned: o.denyUnconditioned},
+	})
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testr.New(t)))
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("controller: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &runningController{mem: mem, metrics: m, stop: stop}
+}
+
+func (h *harness) getES(t *testing.T, ns, name string) *externalsecret.ExternalSecret {
+	t.Helper()
+	es := &externalsecret.ExternalSecret{}
+	if err := h.crd.rest.Get().Namespace(ns).Resource(resExternalSecrets).Name(name).Do(context.Background()).Into(es); err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func (h *harness) getSecret(ns, name string) (*corev1.Secret, error) {
+	return h.admin.CoreV1().Secrets(ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+// eventually polls cond until it holds or timeout passes, then fails with
+// the last reason cond gave.
+func eventually(t *testing.T, timeout time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	var why string
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		var ok bool
+		ok, why = cond()
+		return ok, nil
+	})
+	if err != nil {
+		t.Fatalf("condition not met within %v: %s", timeout, why)
+	}
+}
+
+func (h *harness) waitReady(t *testing.T, ns, name, reason string) *externalsecret.ExternalSecret {
+	t.Helper()
+	var es *externalsecret.ExternalSecret
+	eventually(t, 20*time.Second, func() (bool, string) {
+		es = h.getES(t, ns, name)
+		c := es.Status.ReadyCondition()
+		if c == nil {
+			return false, "no Ready condition"
+		}
+		return c.Reason == reason, fmt.Sprintf("Ready=%s %s: %s", c.Status, c.Reason, c.Message)
+	})
+	return es
+}
+
+func (h *harness) waitSecretData(t *testing.T, ns, name, key, want string) *corev1.Secret {
+	t.Helper()
+	var s *corev1.Secret
+	eventually(t, 20*time.Second, func() (bool, string) {
+		var err error
+		s, err = h.getSecret(ns, name)
+		if err != nil {
+			return false, err.Error()
+		}
+		return string(s.Data[key]) == want, fmt.Sprintf("key %s has %d bytes", key, len(s.Data[key]))
+	})
+	return s
+}
+
+const storeYAML = `
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: %s, namespace: %s}
+spec:
+  controller: %q
+  provider:
+    fake:
+      data:
+      - key: db
+        value: '{"user":"admin","password":"p1"}'
+`
+
+const esYAML = `
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: %s, namespace: %s}
+spec:
+  refreshInterval: %s
+  secretStoreRef: {name: %s, kind: SecretStore}
+  target:
+    name: %s
+    creationPolicy: %s
+    deletionPolicy: %s
+  data:
+  - secretKey: user
+    remoteRef: {key: db, property: user}
+  - secretKey: password
+    remoteRef: {key: db, property: password}
+`
+
+func TestE2ECreateSyncsSecret(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	h.startController(t, controllerOpts{})
+	h.apply(t, storeYAML, "store", ns, "")
+	h.apply(t, esYAML, "app", ns, "1h", "store", "app-secret", "Owner", "Retain")
+
+	es := h.waitReady(t, ns, "app", externalsecret.ReasonSecretSynced)
+	s := h.waitSecretData(t, ns, "app-secret", "password", "p1")
+	if string(s.Data["user"]) != "admin" {
+		t.Errorf("user not synced")
+	}
+	if s.Labels[reconcile.LabelManaged] != "true" || s.Annotations[reconcile.AnnotationDataHash] == "" {
+		t.Errorf("managed label or data-hash annotation missing: %v %v", s.Labels, s.Annotations)
+	}
+	owner := metav1.GetControllerOf(s)
+	if owner == nil || owner.UID != es.UID || owner.Kind != "ExternalSecret" {
+		t.Errorf("owner reference: got %+v, want the ExternalSecret %s", owner, es.UID)
+	}
+	if es.Status.Binding.Name != "app-secret" || es.Status.SyncedResourceVersion == "" || es.Status.RefreshTime.IsZero() {
+		t.Errorf("status incomplete: %+v", es.Status)
+	}
+
+	// The printer columns kubectl shows come from the real apiserver.
+	row := h.tableRow(t, ns, resExternalSecrets, "app")
+	want := map[string]string{"Store": "store", "Refresh Interval": "1h", "Status": "SecretSynced", "Ready": "True"}
+	for col, v := range want {
+		if row[col] != v {
+			t.Errorf("column %s: want %q, got %q (row %v)", col, v, row[col], row)
+		}
+	}
+	eventually(t, 10*time.Second, func() (bool, string) {
+		row := h.tableRow(t, ns, resSecretStores, "store")
+		return row["Status"] == "Valid" && row["Ready"] == "True" && row["Capabilities"] == "ReadOnly", fmt.Sprint(row)
+	})
+}
+
+// tableRow asks the apiserver for the Table kubectl get prints.
+func (h *harness) tableRow(t *testing.T, ns, resource, name string) map[string]string {
+	t.Helper()
+	raw, err := h.crd.rest.Get().Namespace(ns).Resource(resource).Name(name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table metav1.Table
+	if err := json.Unmarshal(raw, &table); err != nil {
+		t.Fatal(err)
+	}
+	if len(table.Rows) != 1 {
+		t.Fatalf("want one row, got %d", len(table.Rows))
+	}
+	row := map[string]string{}
+	for i, col := range table.ColumnDefinitions {
+		row[col.Name] = fmt.Sprint(table.Rows[0].Cells[i])
+	}
+	return row
+}
+
+func TestE2ERotationAndZeroWrites(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	ctrl := h.startController(t, controllerOpts{})
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v1"}`))
+	h.apply(t, storeYAML, "store", ns, "")
+	h.apply(t, esYAML, "app", ns, "1s", "store", "app-secret", "Owner", "Retain")
+	h.waitSecretData(t, ns, "app-secret", "password", "v1")
+	h.waitReady(t, ns, "app", externalsecret.ReasonSecretSynced)
+
+	// Several refreshes with nothing changed: reads, but no writes.
+	time.Sleep(500 * time.Millisecond)
+	since := time.Now()
+	reads := ctrl.mem.Calls("db")
+	time.Sleep(4 * time.Second)
+	if got := ctrl.mem.Calls("db") - reads; got < 3 {
+		t.Errorf("want a read every second, got %d reads in 4s", got)
+	}
+	for _, res := range []string{"secrets", "externalsecrets/status", "externalsecrets"} {
+		n, err := h.env.CountWrites(res, ns, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%d writes to %s over unchanged refreshes; want 0", n, res)
+		}
+	}
+
+	// A rotation reaches the Secret within one refresh interval.
+	rotated := time.Now()
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v2"}`))
+	h.waitSecretData(t, ns, "app-secret", "password", "v2")
+	if d := time.Since(rotated); d > 3*time.Second {
+		t.Errorf("rotation took %v, want within about one 1s refresh", d)
+	}
+}
+
+func TestE2EPolicies(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	ctrl := h.startController(t, controllerOpts{})
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"p"}`))
+	h.apply(t, storeYAML, "store", ns, "")
+
+	t.Run("Orphan creates without an owner", func(t *testing.T) {
+		h.apply(t, esYAML, "orphan", ns, "1h", "store", "orphan-secret", "Orphan", "Retain")
+		s := h.waitSecretData(t, ns, "orphan-secret", "user", "admin")
+		if len(s.OwnerReferences) != 0 {
+			t.Errorf("want no owner references, got %v", s.OwnerReferences)
+		}
+	})
+	t.Run("Merge adds keys to an existing Secret and keeps foreign ones", func(t *testing.T) {
+		_, err := h.admin.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: "shared"},
+			Data:       map[string][]byte{"foreign": []byte("keep")},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.apply(t, esYAML, "merge", ns, "1h", "store", "shared", "Merge", "Retain")
+		s := h.waitSecretData(t, ns, "shared", "user", "admin")
+		if string(s.Data["foreign"]) != "keep" || len(s.OwnerReferences) != 0 {
+			t.Errorf("merge touched what it does not own: %v %v", s.Data, s.OwnerReferences)
+		}
+	})
+	t.Run("Merge waits for a missing Secret", func(t *testing.T) {
+		h.apply(t, esYAML, "merge-missing", ns, "1h", "store", "not-there", "Merge", "Retain")
+		es := h.waitReady(t, ns, "merge-missing", externalsecret.ReasonSecretSyncedError)
+		if msg := es.Status.ReadyCondition().Message; !strings.Contains(msg, "does not exist") {
+			t.Errorf("message: %s", msg)
+		}
+		if _, err := h.getSecret(ns, "not-there"); !apierrors.IsNotFound(err) {
+			t.Errorf("Merge must not create the Secret: %v", err)
+		}
+	})
+	t.Run("Delete removes the Secret when its values are gone", func(t *testing.T) {
+		ctrl.mem.Set("gone", []byte(`{"user":"u","password":"p"}`))
+		h.apply(t, strings.ReplaceAll(esYAML, "key: db", "key: gone"), "deleter", ns, "1s", "store", "deleter-secret", "Owner", "Delete")
+		h.waitSecretData(t, ns, "deleter-secret", "user", "u")
+		ctrl.mem.Delete("gone")
+		eventually(t, 10*time.Second, func() (bool, string) {
+			_, err := h.getSecret(ns, "deleter-secret")
+			return apierrors.IsNotFound(err), fmt.Sprint(err)
+		})
+		h.waitReady(t, ns, "deleter", externalsecret.ReasonSecretDeleted)
+	})
+	t.Run("a missing key keeps the Secret and names the key", func(t *testing.T) {
+		ctrl.mem.Set("flaky", []byte(`{"user":"u","password":"p"}`))
+		h.apply(t, strings.ReplaceAll(esYAML, "key: db", "key: flaky"), "retainer", ns, "1s", "store", "retainer-secret", "Owner", "Retain")
+		h.waitSecretData(t, ns, "retainer-secret", "user", "u")
+		ctrl.mem.Delete("flaky")
+		es := h.waitReady(t, ns, "retainer", externalsecret.ReasonSecretSyncedError)
+		if msg := es.Status.ReadyCondition().Message; !strings.Contains(msg, `remote key "flaky"`) {
+			t.Errorf("message does not name the key: %s", msg)
+		}
+		if s, err := h.getSecret(ns, "retainer-secret"); err != nil || string(s.Data["user"]) != "u" {
+			t.Errorf("the Secret must be kept as it was: %v", err)
+		}
+	})
+}
+
+func TestE2EHandEditsAreUndone(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	h.startController(t, controllerOpts{})
+	h.apply(t, storeYAML, "store", ns, "")
+	h.apply(t, esYAML, "app", ns, "1h", "store", "app-secret", "Owner", "Retain")
+	s := h.waitSecretData(t, ns, "app-secret", "password", "p1")
+
+	s.Data["password"] = []byte("tampered")
+	if _, err := h.admin.CoreV1().Secrets(ns).Update(context.Background(), s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSecretData(t, ns, "app-secret", "password", "p1")
+
+	if err := h.admin.CoreV1().Secrets(ns).Delete(context.Background(), "app-secret", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitSecretData(t, ns, "app-secret", "password", "p1")
+}
+
+func TestE2EStoreErrors(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	h.startController(t, controllerOpts{})
+	h.apply(t, esYAML, "orphaned", ns, "1h", "no-such-store", "x", "Owner", "Retain")
+	es := h.waitReady(t, ns, "orphaned", externalsecret.ReasonSecretSyncedError)
+	if msg := es.Status.ReadyCondition().Message; !strings.Contains(msg, `SecretStore "no-such-store" not found`) {
+		t.Errorf("message: %s", msg)
+	}
+}
+
+const clusterStoreYAML = `
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: %s}
+spec:
+  controller: %q
+  conditions:
+  - namespaceSelector:
+      matchLabels: {tenant: allowed}
+  provider:
+    fake:
+      data:
+      - key: db
+        value: '{"user":"cluster","password":"cp"}'
+`
+
+func TestE2EClusterStoreConditions(t *testing.T) {
+	h := setup(t)
+	allowed := h.namespace(t, map[string]string{"tenant": "allowed"})
+	denied := h.namespace(t, map[string]string{"tenant": "other"})
+	class := "css-" + allowed[:8]
+	h.startController(t, controllerOpts{class: class})
+	h.apply(t, clusterStoreYAML, class, class)
+	for _, ns := range []string{allowed, denied} {
+		h.apply(t, strings.Replace(esYAML, "kind: SecretStore", "kind: ClusterSecretStore", 1), "app", ns, "1h", class, "app-secret", "Owner", "Retain")
+	}
+	h.waitSecretData(t, allowed, "app-secret", "user", "cluster")
+	es := h.waitReady(t, denied, "app", externalsecret.ReasonSecretSyncedError)
+	if msg := es.Status.ReadyCondition().Message; !strings.Contains(msg, "does not admit namespace") {
+		t.Errorf("message: %s", msg)
+	}
+	if _, err := h.getSecret(denied, "app-secret"); !apierrors.IsNotFound(err) {
+		t.Errorf("a denied namespace must get no Secret: %v", err)
+	}
+}
+
+func TestE2EControllerClassesSplitWork(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	a := h.startController(t, controllerOpts{class: "class-a"})
+	b := h.startController(t, controllerOpts{class: "class-b"})
+	a.mem.Set("db", []byte(`{"user":"from-a","password":"x"}`))
+	b.mem.Set("db", []byte(`{"user":"from-b","password":"x"}`))
+	h.apply(t, storeYAML, "store-a", ns, "class-a")
+	h.apply(t, storeYAML, "store-b", ns, "class-b")
+	h.apply(t, esYAML, "es-a", ns, "1h", "store-a", "secret-a", "Owner", "Retain")
+	h.apply(t, esYAML, "es-b", ns, "1h", "store-b", "secret-b", "Owner", "Retain")
+	h.waitSecretData(t, ns, "secret-a", "user", "from-a")
+	h.waitSecretData(t, ns, "secret-b", "user", "from-b")
+	if n := a.mem.Calls("db"); n != 1 {
+		t.Errorf("controller a read %d times, want 1", n)
+	}
+	if n := b.mem.Calls("db"); n != 1 {
+		t.Errorf("controller b read %d times, want 1", n)
+	}
+}
+
+func TestE2ERestartCausesNoRefreshStorm(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	mem := fake.NewMemory()
+	mem.Set("db", []byte(`{"user":"admin","password":"p"}`))
+	first := h.startController(t, controllerOpts{mem: mem})
+	h.apply(t, storeYAML, "store", ns, "")
+	const n = 20
+	for i := 0; i < n; i++ {
+		h.apply(t, esYAML, fmt.Sprintf("app-%d", i), ns, "1h", "store", fmt.Sprintf("secret-%d", i), "Owner", "Retain")
+	}
+	for i := 0; i < n; i++ {
+		h.waitReady(t, ns, fmt.Sprintf("app-%d", i), externalsecret.ReasonSecretSynced)
+	}
+	first.stop()
+	mem.ResetCalls()
+	since := time.Now()
+
+	h.startController(t, controllerOpts{mem: mem})
+	time.Sleep(3 * time.Second)
+	if got := mem.TotalCalls(); got != 0 {
+		t.Errorf("restart made %d provider calls for ExternalSecrets not yet due; want 0", got)
+	}
+	writes, err := h.env.CountWrites("secrets", ns, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if writes != 0 {
+		t.Errorf("restart wrote %d Secrets; want 0", writes)
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/reconcile"
+)
+
+// metrics are the controller's Prometheus metrics. Labels name providers,
+// operations and results, never keys or values.
+type metrics struct {
+	registry      *prometheus.Registry
+	syncs         *prometheus.CounterVec
+	reconcileTime *prometheus.HistogramVec
+	providerCalls *prometheus.CounterVec
+	secretWrites  *prometheus.CounterVec
+	ready         atomic.Bool
+
+	queueAdds, queueRetries       *prometheus.CounterVec
+	queueDepth                    *prometheus.GaugeVec
+	queueLatency, queueWork       *prometheus.HistogramVec
+	queueUnfinished, queueLongest *prometheus.GaugeVec
+}
+
+// newMetrics registers the metrics in reg, or in a private registry when
+// reg is nil.
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m := &metrics{
+		registry: reg,
+		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "secretsync_sync_total", Help: "ExternalSecret syncs by result (synced, error, deleted).",
+		}, []string{"result"}),
+		reconcileTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "secretsync_reconcile_duration_seconds", Help: "Time to reconcile one ExternalSecret.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"result"}),
+		providerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "secretsync_provider_calls_total", Help: "Calls to providers by provider, operation and result.",
+		}, []string{"provider", "operation", "result"}),
+		secretWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "secretsync_secret_writes_total", Help: "Writes of Secrets by action.",
+		}, []string{"action"}),
+		queueDepth:      gauge("workqueue_depth", "Current depth of the workqueue."),
+		queueAdds:       counter("workqueue_adds_total", "Items added to the workqueue."),
+		queueRetries:    counter("workqueue_retries_total", "Retries handled by the workqueue."),
+		queueUnfinished: gauge("workqueue_unfinished_work_seconds", "Seconds of work in progress."),
+		queueLongest:    gauge("workqueue_longest_running_processor_seconds", "Longest running processor, in seconds."),
+		queueLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "secretsync_workqueue_queue_duration_seconds", Help: "Time an item waits in the workqueue.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"name"}),
+		queueWork: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "secretsync_workqueue_work_duration_seconds", Help: "Time to process an item of the workqueue.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"name"}),
+	}
+	reg.MustRegister(m.syncs, m.reconcileTime, m.providerCalls, m.secretWrites,
+		m.queueDepth, m.queueAdds, m.queueRetries, m.queueUnfinished, m.queueLongest, m.queueLatency, m.queueWork)
+	return m
+}
+
+func gauge(name, help string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "secretsync_" + name, Help: help}, []string{"name"})
+}
+
+func counter(name, help string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "secretsync_" + name, Help: help}, []string{"name"})
+}
+
+func result(err error) string {
+	switch {
+	case err == nil:
+		return "success"
+	case errors.Is(err, provider.ErrNotFound):
+		return "not_found"
+	default:
+		return "error"
+	}
+}
+
+func (m *metrics) providerCall(name, op string, err error) {
+	m.providerCalls.WithLabelValues(name, op, result(err)).Inc()
+}
+
+func (m *metrics) observeReconcile(d time.Duration, err error) {
+	m.reconcileTime.WithLabelValues(result(err)).Observe(d.Seconds())
+}
+
+func (m *metrics) observeSync(out reconcile.Output) {
+	switch {
+	case out.Err != nil:
+		m.syncs.WithLabelValues("error").Inc()
+	case out.Action == reconcile.ActionDelete:
+		m.syncs.WithLabelValues("deleted").Inc()
+	default:
+		m.syncs.WithLabelValues("synced").Inc()
+	}
+}
+
+func (m *metrics) setReady(ok bool) { m.ready.Store(ok) }
+
+// handler serves /metrics, /healthz and /readyz.
+func (m *metrics) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !m.ready.Load() {
+			http.Error(w, "caches not synced", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	return mux
+}
+
+// The workqueue reports through these.
+var _ workqueue.MetricsProvider = &metrics{}
+
+func (m *metrics) NewDepthMetric(name string) workqueue.GaugeMetric {
+	return m.queueDepth.WithLabelValues(name)
+}
+func (m *metrics) NewAddsMetric(name string) workqueue.CounterMetric {
+	return m.queueAdds.WithLabelValues(name)
+}
+func (m *metrics) NewLatencyMetric(name string) workqueue.HistogramMetric {
+	return m.queueLatency.WithLabelValues(name)
+}
+func (m *metrics) NewWorkDurationMetric(name string) workqueue.HistogramMetric {
+	return m.queueWork.WithLabelValues(name)
+}
+func (m *metrics) NewUnfinishedWorkSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return m.queueUnfinished.WithLabelValues(name)
+}
+func (m *metrics) NewLongestRunningProcessorSecondsMetric(name string) workqueue.SettableGaugeMetric {
+	return m.queueLongest.WithLabelValues(name)
+}
+func (m *metrics) NewRetriesMetric(name string) workqueue.CounterMetric {
+	return m.queueRetries.WithLabelValues(name)
+}

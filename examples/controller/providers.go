@@ -1,0 +1,14 @@
+package main
+
+import (
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/fake"
+)
+
+// registry returns the providers this controller serves. An embedding
+// operator lists only the providers it needs, and links only those.
+func registry() (*provider.Registry, error) {
+	return provider.NewRegistry(
+		fake.New(),
+	)
+}

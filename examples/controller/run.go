@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+
+	"github.com/secretsync/secretsync/reconcile"
+)
+
+type runOptions struct {
+	kubeconfig        string
+	namespace         string
+	controllerClass   string
+	workers           int
+	metricsAddr       string
+	leaderElect       bool
+	leaseNamespace    string
+	leaseName         string
+	qps               float64
+	burst             int
+	denyUnconditioned bool
+}
+
+func parseRunFlags(args []string) (*runOptions, error) {
+	o := &runOptions{}
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config when empty")
+	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace; all namespaces when empty")
+	fs.StringVar(&o.controllerClass, "controller-class", "", "serve only stores whose spec.controller equals this")
+	fs.IntVar(&o.workers, "workers", 16, "ExternalSecrets reconciled in parallel")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz; empty disables them")
+	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader on a Lease, so several replicas can run")
+	fs.StringVar(&o.leaseNamespace, "leader-election-namespace", defaultLeaseNamespace(), "namespace of the leader election Lease")
+	fs.StringVar(&o.leaseName, "leader-election-id", "secretsync-controller", "name of the leader election Lease")
+	fs.Float64Var(&o.qps, "kube-api-qps", 200, "queries per second to the apiserver")
+	fs.IntVar(&o.burst, "kube-api-burst", 400, "burst of queries to the apiserver")
+	fs.BoolVar(&o.denyUnconditioned, "deny-unconditioned-cluster-stores", false, "a ClusterSecretStore without conditions admits no namespace")
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	fs.Var(klogFlags.Lookup("v").Value, "v", "log verbosity")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	return o, nil
+}
+
+func defaultLeaseNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil {
+		return string(b)
+	}
+	return "secretsync-system"
+}
+
+func runCmd(ctx context.Context, args []string) error {
+	o, err := parseRunFlags(args)
+	if err != nil {
+		return err
+	}
+	logger := klog.FromContext(ctx)
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	crd, err := newCRDClient(cfg)
+	if err != nil {
+		return err
+	}
+	reg, err := registry()
+	if err != nil {
+		return err
+	}
+	promReg := prometheus.NewRegistry()
+	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(promReg)
+	c := NewController(Config{
+		Kube:      kube,
+		CRD:       crd,
+		Registry:  reg,
+		Namespace: o.namespace,
+		Store:     reconcile.StoreOptions{ControllerClass: o.controllerClass, DenyUnconditioned: o.denyUnconditioned},
+		Workers:   o.workers,
+		Metrics:   m,
+	})
+
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		logger.Info("Serving metrics and probes", "addr", ln.Addr().String())
+		srv := &http.Server{Handler: m.handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
+
+	if !o.leaderElect {
+		return c.Run(ctx)
+	}
+	id, _ := os.Hostname()
+	id += "_" + string(uuid.NewUUID())
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Name: o.leaseName, Namespace: o.leaseNamespace},
+		Client:     kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	var runErr error
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock:            lock,
+		ReleaseOnCancel: true,
+		LeaseDuration:   15 * time.Second,
+		RenewDeadline:   10 * time.Second,
+		RetryPeriod:     2 * time.Second,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: func(ctx context.Context) { runErr = c.Run(ctx) },
+			OnStoppedLeading: func() { logger.Info("Leadership lost", "identity", id) },
+			OnNewLeader: func(leader string) {
+				if leader != id {
+					logger.Info("Another replica leads", "leader", leader)
+				}
+			},
+		},
+	})
+	if runErr == nil && ctx.Err() == nil {
+		runErr = errors.New("leadership lost")
+	}
+	return runErr
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	if cfg, err := rest.InClusterConfig(); err == nil {
+		return cfg, nil
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+}

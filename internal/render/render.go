@@ -1,0 +1,387 @@
+// Package render runs the real fetch, reconcile and template path over
+// manifests read from a file, with no cluster: the `render` command of the
+// reference controller. It prints the Secret each ExternalSecret would
+// produce, or says why it would fail to sync.
+package render
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/reconcile"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// DefaultNamespace is the namespace of objects that name none.
+const DefaultNamespace = "default"
+
+// Options configure a render.
+type Options struct {
+	// Registry holds the providers stores may use.
+	Registry *provider.Registry
+	// Now is the time of the render.
+	Now time.Time
+	// Warnings receives notes that do not stop the render, such as
+	// fields that are not understood. Nil discards them.
+	Warnings io.Writer
+}
+
+// Render reads manifests from r and writes to w the Secret manifest of
+// each ExternalSecret among them, as YAML documents. It fails, naming the
+// ExternalSecret and the key, if any of them would fail to sync; what it
+// wrote for the others stands.
+func Render(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
+	if opts.Warnings == nil {
+		opts.Warnings = io.Discard
+	}
+	objs, err := decodeAll(r, opts.Warnings)
+	if err != nil {
+		return err
+	}
+	if len(objs.externalSecrets) == 0 {
+		return errors.New("no ExternalSecret in the input")
+	}
+	var errs []error
+	for i, es := range objs.externalSecrets {
+		s, err := renderOne(ctx, objs, es, opts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ExternalSecret %s/%s: %w", es.Namespace, es.Name, err))
+			continue
+		}
+		if s == nil {
+			fmt.Fprintf(opts.Warnings, "ExternalSecret %s/%s writes no Secret (creationPolicy None)\n", es.Namespace, es.Name)
+			continue
+		}
+		out, err := marshalSecret(s)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			io.WriteString(w, "---\n")
+		}
+		if _, err := w.Write(out); err != nil {
+			return err
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type objects struct {
+	externalSecrets []*externalsecret.ExternalSecret
+	stores          map[storeKey]secretstore.GenericStore
+	secrets         map[types.NamespacedName]*corev1.Secret
+	configMaps      map[types.NamespacedName]*corev1.ConfigMap
+	namespaces      map[string]*corev1.Namespace
+}
+
+type storeKey struct{ kind, namespace, name string }
+
+func decodeAll(r io.Reader, warn io.Writer) (*objects, error) {
+	objs := &objects{
+		stores:     map[storeKey]secretstore.GenericStore{},
+		secrets:    map[types.NamespacedName]*corev1.Secret{},
+		configMaps: map[types.NamespacedName]*corev1.ConfigMap{},
+		namespaces: map[string]*corev1.Namespace{},
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(r))
+	for doc := 1; ; doc++ {
+		raw, err := reader.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", doc, err)
+		}
+		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
+			doc--
+			continue
+		}
+		if err := objs.add(doc, raw, warn); err != nil {
+			return nil, fmt.Errorf("document %d: %w", doc, err)
+		}
+	}
+	return objs, nil
+}
+
+func (o *objects) add(doc int, raw []byte, warn io.Writer) error {
+	var meta metav1.TypeMeta
+	if err := yaml.Unmarshal(raw, &meta); err != nil {
+		return fmt.Errorf("not a Kubernetes manifest: %w", err)
+	}
+	if meta.Kind == "" || meta.APIVersion == "" {
+		return errors.New("not a Kubernetes manifest: apiVersion and kind are required")
+	}
+	group, version, _ := strings.Cut(meta.APIVersion, "/")
+	if group == externalsecret.Group {
+		switch version {
+		case "v1", "v1beta1":
+		case "v1alpha1":
+			converted, err := fromV1alpha1(meta.Kind, raw)
+			if err != nil {
+				return err
+			}
+			raw = converted
+		default:
+			return fmt.Errorf("%s %s is not supported; use external-secrets.io/v1", meta.Kind, meta.APIVersion)
+		}
+	}
+	switch {
+	case group == externalsecret.Group && meta.Kind == externalsecret.Kind:
+		es := &externalsecret.ExternalSecret{}
+		if err := decode(raw, es, warn, doc); err != nil {
+			return err
+		}
+		defaultNamespace(&es.ObjectMeta)
+		if es.UID == "" {
+			es.UID = types.UID("render-" + es.Namespace + "-" + es.Name)
+		}
+		o.externalSecrets = append(o.externalSecrets, es)
+	case group == secretstore.Group && meta.Kind == secretstore.KindSecretStore:
+		s := &secretstore.SecretStore{}
+		if err := decode(raw, s, warn, doc); err != nil {
+			return err
+		}
+		defaultNamespace(&s.ObjectMeta)
+		o.stores[storeKey{s.Kind(), s.Namespace, s.Name}] = s
+	case group == secretstore.Group && meta.Kind == secretstore.KindClusterSecretStore:
+		s := &secretstore.ClusterSecretStore{}
+		if err := decode(raw, s, warn, doc); err != nil {
+			return err
+		}
+		o.stores[storeKey{s.Kind(), "", s.Name}] = s
+	case meta.APIVersion == "v1" && meta.Kind == "Secret":
+		s := &corev1.Secret{}
+		if err := decode(raw, s, warn, doc); err != nil {
+			return err
+		}
+		defaultNamespace(&s.ObjectMeta)
+		// The apiserver folds stringData into data; do the same.
+		for k, v := range s.StringData {
+			if s.Data == nil {
+				s.Data = map[string][]byte{}
+			}
+			s.Data[k] = []byte(v)
+		}
+		s.StringData = nil
+		o.secrets[types.NamespacedName{Namespace: s.Namespace, Name: s.Name}] = s
+	case meta.APIVersion == "v1" && meta.Kind == "ConfigMap":
+		c := &corev1.ConfigMap{}
+		if err := decode(raw, c, warn, doc); err != nil {
+			return err
+		}
+		defaultNamespace(&c.ObjectMeta)
+		o.configMaps[types.NamespacedName{Namespace: c.Namespace, Name: c.Name}] = c
+	case meta.APIVersion == "v1" && meta.Kind == "Namespace":
+		n := &corev1.Namespace{}
+		if err := decode(raw, n, warn, doc); err != nil {
+			return err
+		}
+		o.namespaces[n.Name] = n
+	case group == externalsecret.Group:
+		return fmt.Errorf("kind %s of %s is not supported", meta.Kind, meta.APIVersion)
+	default:
+		fmt.Fprintf(warn, "document %d: skipping %s %s, which render does not use\n", doc, meta.APIVersion, meta.Kind)
+	}
+	return nil
+}
+
+// decode decodes raw into obj. Fields obj does not know are reported as
+// warnings, not errors, so manifests written for a newer schema still
+// render.
+func decode(raw []byte, obj any, warn io.Writer, doc int) error {
+	if err := yaml.Unmarshal(raw, obj); err != nil {
+		return fmt.Errorf("invalid manifest: %w", err)
+	}
+	if err := yaml.UnmarshalStrict(raw, obj); err != nil {
+		fmt.Fprintf(warn, "document %d: warning: %v\n", doc, err)
+	}
+	return nil
+}
+
+func defaultNamespace(m *metav1.ObjectMeta) {
+	if m.Namespace == "" {
+		m.Namespace = DefaultNamespace
+	}
+}
+
+func renderOne(ctx context.Context, objs *objects, es *externalsecret.ExternalSecret, opts Options) (*corev1.Secret, error) {
+	ns := objs.namespaces[es.Namespace]
+	if ns == nil {
+		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: es.Namespace}}
+	}
+	clients := &fileClients{objs: objs, es: es, ns: ns, registry: opts.Registry}
+	existing := objs.secrets[types.NamespacedName{Namespace: es.Namespace, Name: es.TargetName()}]
+
+	in := reconcile.Input{
+		ExternalSecret: es,
+		Existing:       existing,
+		Now:            opts.Now,
+	}
+	in.ConfigMaps, in.Secrets = templateSources(objs, es)
+	if es.Spec.SecretStoreRef.Name != "" {
+		_, in.StoreErr = clients.Client(ctx, es.Spec.SecretStoreRef)
+	}
+	if in.StoreErr == nil {
+		in.Fetched = reconcile.Fetch(ctx, es, clients)
+	}
+	out := reconcile.Reconcile(in)
+	if out.Err != nil {
+		return nil, out.Err
+	}
+	switch out.Action {
+	case reconcile.ActionCreate, reconcile.ActionUpdate:
+		return out.Secret, nil
+	case reconcile.ActionDelete:
+		return nil, errors.New("every remote value is gone; deletionPolicy Delete would delete the Secret")
+	}
+	return existing, nil
+}
+
+func templateSources(objs *objects, es *externalsecret.ExternalSecret) (map[string]map[string]string, map[string]map[string][]byte) {
+	t := es.Spec.Target.Template
+	if t == nil {
+		return nil, nil
+	}
+	cms := map[string]map[string]string{}
+	secrets := map[string]map[string][]byte{}
+	for _, from := range t.TemplateFrom {
+		if from.ConfigMap != nil {
+			if cm, ok := objs.configMaps[types.NamespacedName{Namespace: es.Namespace, Name: from.ConfigMap.Name}]; ok {
+				cms[cm.Name] = cm.Data
+			}
+		}
+		if from.Secret != nil {
+			if s, ok := objs.secrets[types.NamespacedName{Namespace: es.Namespace, Name: from.Secret.Name}]; ok {
+				secrets[s.Name] = s.Data
+			}
+		}
+	}
+	return cms, secrets
+}
+
+// fileClients serves stores and credentials from the objects in the file.
+type fileClients struct {
+	objs     *objects
+	es       *externalsecret.ExternalSecret
+	ns       *corev1.Namespace
+	registry *provider.Registry
+}
+
+func (c *fileClients) Client(ctx context.Context, ref externalsecret.SecretStoreRef) (provider.Client, error) {
+	kind := ref.StoreKind()
+	key := storeKey{kind, c.es.Namespace, ref.Name}
+	if kind == secretstore.KindClusterSecretStore {
+		key.namespace = ""
+	}
+	store, ok := c.objs.stores[key]
+	if !ok {
+		return nil, fmt.Errorf("%s %q not found in the input; add it to the file", kind, ref.Name)
+	}
+	if err := reconcile.CheckStore(store, c.ns, reconcile.StoreOptions{ControllerClass: store.StoreSpec().Controller}); err != nil {
+		return nil, err
+	}
+	p, err := c.registry.ForStore(store)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := p.(provider.SpecValidator); ok {
+		if err := v.ValidateStore(store); err != nil {
+			return nil, err
+		}
+	}
+	return p.NewClient(ctx, store, fileCredentials{c.objs})
+}
+
+type fileCredentials struct{ objs *objects }
+
+func (f fileCredentials) SecretValue(_ context.Context, namespace, name, key string) ([]byte, error) {
+	s, ok := f.objs.secrets[types.NamespacedName{Namespace: namespace, Name: name}]
+	if !ok {
+		return nil, fmt.Errorf("Secret %s/%s is not in the input: %w", namespace, name, provider.ErrNotFound)
+	}
+	v, ok := s.Data[key]
+	if !ok {
+		return nil, fmt.Errorf("Secret %s/%s has no key %q: %w", namespace, name, key, provider.ErrNotFound)
+	}
+	return v, nil
+}
+
+func (f fileCredentials) ConfigMapValue(_ context.Context, namespace, name, key string) ([]byte, error) {
+	c, ok := f.objs.configMaps[types.NamespacedName{Namespace: namespace, Name: name}]
+	if !ok {
+		return nil, fmt.Errorf("ConfigMap %s/%s is not in the input: %w", namespace, name, provider.ErrNotFound)
+	}
+	v, ok := c.Data[key]
+	if !ok {
+		return nil, fmt.Errorf("ConfigMap %s/%s has no key %q: %w", namespace, name, key, provider.ErrNotFound)
+	}
+	return []byte(v), nil
+}
+
+func (fileCredentials) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
+	return "", errors.New("render runs without a cluster and cannot request ServiceAccount tokens")
+}
+
+// marshalSecret prints a Secret as a manifest, data base64-encoded, with
+// only the fields a Secret being created has.
+func marshalSecret(s *corev1.Secret) ([]byte, error) {
+	type meta struct {
+		Name            string                  `json:"name"`
+		Namespace       string                  `json:"namespace"`
+		Labels          map[string]string       `json:"labels,omitempty"`
+		Annotations     map[string]string       `json:"annotations,omitempty"`
+		OwnerReferences []metav1.OwnerReference `json:"ownerReferences,omitempty"`
+	}
+	out := struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Metadata   meta              `json:"metadata"`
+		Type       corev1.SecretType `json:"type"`
+		Immutable  *bool             `json:"immutable,omitempty"`
+		Data       map[string][]byte `json:"data"`
+	}{
+		APIVersion: "v1",
+		Kind:       "Secret",
+		Metadata: meta{
+			Name:            s.Name,
+			Namespace:       s.Namespace,
+			Labels:          s.Labels,
+			Annotations:     s.Annotations,
+			OwnerReferences: s.OwnerReferences,
+		},
+		Type:      s.Type,
+		Immutable: s.Immutable,
+		Data:      s.Data,
+	}
+	if out.Data == nil {
+		out.Data = map[string][]byte{}
+	}
+	return yaml.Marshal(out)
+}
+
+// stripComments drops comment lines, so a document of comments alone
+// counts as empty.
+func stripComments(doc []byte) []byte {
+	var out []byte
+	for _, line := range bytes.Split(doc, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			out = append(out, line...)
+			out = append(out, '\n')
+		}
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+package reconcile
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/template"
+)
+
+// Decode decodes a value stored encoded, as a decodingStrategy says. Auto
+// tries standard then URL base64, each with and without padding, and keeps
+// the value as it is when none decodes it.
+func Decode(strategy externalsecret.DecodingStrategy, v []byte) ([]byte, error) {
+	switch strategy {
+	case "", externalsecret.DecodeNone:
+		return v, nil
+	case externalsecret.DecodeBase64:
+		return decodeWith(base64.StdEncoding, base64.RawStdEncoding, v, "base64")
+	case externalsecret.DecodeBase64URL:
+		return decodeWith(base64.URLEncoding, base64.RawURLEncoding, v, "base64url")
+	case externalsecret.DecodeAuto:
+		if out, err := decodeWith(base64.StdEncoding, base64.RawStdEncoding, v, ""); err == nil {
+			return out, nil
+		}
+		if out, err := decodeWith(base64.URLEncoding, base64.RawURLEncoding, v, ""); err == nil {
+			return out, nil
+		}
+		return v, nil
+	default:
+		return nil, fmt.Errorf("unknown decodingStrategy %q", strategy)
+	}
+}
+
+func decodeWith(padded, raw *base64.Encoding, v []byte, name string) ([]byte, error) {
+	enc := padded
+	if len(v)%4 != 0 {
+		enc = raw
+	}
+	out := make([]byte, enc.DecodedLen(len(v)))
+	n, err := enc.Decode(out, v)
+	if err != nil {
+		// The error gives only a byte offset, never the input.
+		return nil, fmt.Errorf("value is not valid %s: %w", name, err)
+	}
+	return out[:n], nil
+}
+
+var invalidKeyChars = regexp.MustCompile(`[^-._a-zA-Z0-9]`)
+
+// ConvertKeys makes the keys dataFrom found valid Secret keys, as a
+// conversionStrategy says: Default replaces each invalid character by
+// "_", Unicode by "_U" and its four-digit hex code point and "_".
+// Two keys that become the same key are an error, since either value
+// could win.
+func ConvertKeys(strategy externalsecret.ConversionStrategy, m map[string][]byte) (map[string][]byte, error) {
+	return renameKeys(m, func(k string) (string, error) { return convertKey(strategy, k), nil })
+}
+
+// renameKeys renames every key of m, failing when two keys get one name.
+func renameKeys(m map[string][]byte, rename func(string) (string, error)) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(m))
+	from := make(map[string]string, len(m))
+	for k, v := range m {
+		nk, err := rename(k)
+		if err != nil {
+			return nil, err
+		}
+		if prev, dup := from[nk]; dup {
+			a, b := prev, k
+			if b < a {
+				a, b = b, a
+			}
+			return nil, fmt.Errorf("keys %q and %q both become %q", a, b, nk)
+		}
+		from[nk] = k
+		out[nk] = v
+	}
+	return out, nil
+}
+
+func convertKey(strategy externalsecret.ConversionStrategy, k string) string {
+	if strategy == externalsecret.ConversionUnicode {
+		return invalidKeyChars.ReplaceAllStringFunc(k, func(s string) string {
+			r, _ := utf8.DecodeRuneInString(s)
+			return fmt.Sprintf("_U%04x_", r)
+		})
+	}
+	return invalidKeyChars.ReplaceAllString(k, "_")
+}
+
+// Rewrite renames the keys of m by each rewrite in order. Regexps use RE2
+// syntax; templates see the key as .value.
+func Rewrite(rewrites []externalsecret.Rewrite, m map[string][]byte) (map[string][]byte, error) {
+	if len(rewrites) == 0 {
+		return m, nil
+	}
+	for i, rw := range rewrites {
+		var rename func(string) (string, error)
+		switch {
+		case rw.Regexp != nil:
+			re, err := regexp.Compile(rw.Regexp.Source)
+			if err != nil {
+				return nil, fmt.Errorf("rewrite[%d]: regexp: %w", i, err)
+			}
+			rename = func(k string) (string, error) { return re.ReplaceAllString(k, rw.Regexp.Target), nil }
+		case rw.Transform != nil:
+			name := fmt.Sprintf("rewrite[%d]", i)
+			rename = func(k string) (string, error) {
+				nk, err := template.Execute(name, rw.Transform.Template, map[string]string{"value": k})
+				if err != nil {
+					return "", fmt.Errorf("%s of key %q: %w", name, k, err)
+				}
+				return string(nk), nil
+			}
+		default:
+			return nil, fmt.Errorf("rewrite[%d] sets neither regexp nor transform", i)
+		}
+		out, err := renameKeys(m, rename)
+		if err != nil {
+			return nil, fmt.Errorf("rewrite[%d]: %w", i, err)
+		}
+		m = out
+	}
+	return m, nil
+}
+
+// ValidateKey checks that k is a valid Secret key.
+func ValidateKey(k string) error {
+	if errs := validation.IsConfigMapKey(k); len(errs) > 0 {
+		return fmt.Errorf("key %q is not a valid Secret key: %s", k, strings.Join(errs, "; "))
+	}
+	return nil
+}
