@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -552,5 +554,160 @@ func TestE2ERestartCausesNoRefreshStorm(t *testing.T) {
 	}
 	if writes != 0 {
 		t.Errorf("restart wrote %d Secrets; want 0", writes)
+	}
+}
+
+// Two replicas with leader election: one leads and syncs; when it stops,
+// the other takes over.
+func TestE2ELeaderElection(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	kubeconfig := t.TempDir() + "/kubeconfig"
+	if err := h.env.WriteKubeconfig(kubeconfig, h.ctrlCfg); err != nil {
+		t.Fatal(err)
+	}
+	class := "le-" + ns[:8]
+	start := func() (context.CancelFunc, chan error) {
+		ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testr.New(t)))
+		done := make(chan error, 1)
+		go func() {
+			done <- runCmd(ctx, []string{"--kubeconfig", kubeconfig, "--metrics-addr", "", "--controller-class", class,
+				"--leader-election-namespace", "secretsync-system", "--leader-election-id", class})
+		}()
+		return cancel, done
+	}
+	leaseHolder := func() string {
+		lease, err := h.admin.CoordinationV1().Leases("secretsync-system").Get(context.Background(), class, metav1.GetOptions{})
+		if err != nil || lease.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *lease.Spec.HolderIdentity
+	}
+	// A starts first and takes the Lease; B starts once A holds it.
+	stopA, doneA := start()
+	defer stopA()
+	eventually(t, 20*time.Second, func() (bool, string) { return leaseHolder() != "", "no holder yet" })
+	holder := leaseHolder()
+	stopB, doneB := start()
+	defer stopB()
+
+	h.apply(t, storeYAML, "store", ns, class)
+	h.apply(t, esYAML, "first", ns, "1h", "store", "first", "Owner", "Retain")
+	h.waitSecretData(t, ns, "first", "user", "admin")
+	if got := leaseHolder(); got != holder {
+		t.Fatalf("the Lease changed hands without a failure: %s then %s", holder, got)
+	}
+
+	// Stop the leader; B must take over and sync what comes next.
+	stopA()
+	if err := <-doneA; err != nil {
+		t.Logf("replica A stopped: %v", err)
+	}
+	h.apply(t, esYAML, "second", ns, "1h", "store", "second", "Owner", "Retain")
+	h.waitSecretData(t, ns, "second", "user", "admin")
+	if got := leaseHolder(); got == holder || got == "" {
+		t.Errorf("after the leader stopped, the Lease is held by %q; want the other replica", got)
+	}
+	stopB()
+	<-doneB
+}
+
+// Events are recorded on the ExternalSecret, and the metrics count syncs
+// and provider calls by provider and result, never by key.
+func TestE2EEventsAndMetrics(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	ctrl := h.startController(t, controllerOpts{})
+	h.apply(t, storeYAML, "store", ns, "")
+	h.apply(t, esYAML, "app", ns, "1h", "store", "app-secret", "Owner", "Retain")
+	h.apply(t, strings.ReplaceAll(esYAML, "key: db", "key: missing-key"), "broken", ns, "1h", "store", "broken", "Owner", "Retain")
+	h.waitSecretData(t, ns, "app-secret", "user", "admin")
+	h.waitReady(t, ns, "broken", externalsecret.ReasonSecretSyncedError)
+
+	eventually(t, 10*time.Second, func() (bool, string) {
+		events, err := h.admin.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		var got []string
+		for _, e := range events.Items {
+			got = append(got, e.InvolvedObject.Name+"/"+e.Type+"/"+e.Reason)
+		}
+		joined := strings.Join(got, " ")
+		return strings.Contains(joined, "app/Normal/Created") && strings.Contains(joined, "broken/Warning/UpdateFailed"), joined
+	})
+
+	rec := httptestGet(t, ctrl.metrics.handler(), "/metrics")
+	for _, want := range []string{
+		`secretsync_sync_total{result="synced"}`,
+		`secretsync_sync_total{result="error"}`,
+		`secretsync_provider_calls_total{operation="GetSecret",provider="fake",result="success"}`,
+		`secretsync_provider_calls_total{operation="GetSecret",provider="fake",result="not_found"}`,
+		`secretsync_reconcile_duration_seconds_bucket`,
+		`secretsync_workqueue_depth{name="externalsecrets"}`,
+	} {
+		if !strings.Contains(rec, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(rec, "missing-key") || strings.Contains(rec, "admin") {
+		t.Errorf("metrics name a key or value")
+	}
+	if got := httptestGet(t, ctrl.metrics.handler(), "/readyz"); got != "ok" {
+		t.Errorf("readyz: %q", got)
+	}
+}
+
+func httptestGet(t *testing.T, h http.Handler, path string) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Body.String()
+}
+
+// The spec invariants are enforced by the real apiserver, as CEL rules
+// and schema, with readable messages and no webhook.
+func TestE2EInvalidSpecsAreRejected(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	es := func(spec string) string {
+		return "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: bad, namespace: " + ns + "}\nspec:\n" + spec
+	}
+	store := func(provider string) string {
+		return "apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: bad, namespace: " + ns + "}\nspec:\n  provider:\n" + provider
+	}
+	data := "  data:\n  - secretKey: k\n    remoteRef: {key: r}\n"
+	tests := map[string]struct {
+		manifest string
+		want     string
+	}{
+		"neither data nor dataFrom": {es("  secretStoreRef: {name: s}\n"), "either data or dataFrom must be set"},
+		"deletionPolicy Delete without Owner": {es("  target: {creationPolicy: Orphan, deletionPolicy: Delete}\n" + data),
+			"deletionPolicy Delete needs creationPolicy Owner"},
+		"deletionPolicy Merge with creationPolicy None": {es("  target: {creationPolicy: None, deletionPolicy: Merge}\n" + data),
+			"deletionPolicy Merge cannot be used with creationPolicy None"},
+		"a duplicate secretKey":         {es("  data:\n  - secretKey: k\n    remoteRef: {key: a}\n  - secretKey: k\n    remoteRef: {key: b}\n"), "Duplicate value"},
+		"an unknown creationPolicy":     {es("  target: {creationPolicy: Sometimes}\n" + data), "Unsupported value"},
+		"an invalid secretKey":          {es("  data:\n  - secretKey: 'a b'\n    remoteRef: {key: r}\n"), "spec.data[0].secretKey"},
+		"a remoteRef without key":       {es("  data:\n  - secretKey: k\n    remoteRef: {property: p}\n"), "spec.data[0].remoteRef.key"},
+		"extract and find together":     {es("  dataFrom:\n  - extract: {key: a}\n    find: {name: {regexp: x}}\n"), "set either extract or find, not both"},
+		"a dataFrom entry with nothing": {es("  dataFrom:\n  - rewrite: [{regexp: {source: a, target: b}}]\n"), "set extract or find"},
+		"a rewrite with regexp and transform": {es("  dataFrom:\n  - extract: {key: a}\n    rewrite: [{regexp: {source: a, target: b}, transform: {template: x}}]\n"),
+			"set exactly one of regexp or transform"},
+		"a bad refreshPolicy":         {es("  refreshPolicy: Hourly\n" + data), "Unsupported value"},
+		"a store with no provider":    {store("    {}\n"), "set exactly one provider"},
+		"a store with two providers":  {store("    fake: {data: []}\n    vault: {server: https://v}\n"), "set exactly one provider"},
+		"an unknown vault KV version": {store("    vault: {server: https://v, version: v3}\n"), "Unsupported value"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := h.applier.Apply(context.Background(), []byte(tc.manifest))
+			if err == nil {
+				t.Fatalf("the apiserver accepted it")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("want a message containing %q, got: %v", tc.want, err)
+			}
+		})
 	}
 }
