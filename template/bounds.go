@@ -151,6 +151,24 @@ var mutators = map[string]bool{
 	"set": true, "merge": true, "mergeOverwrite": true, "mustMerge": true, "mustMergeOverwrite": true,
 }
 
+// workOf charges, in units of the work budget, functions whose work grows
+// faster than their input: uniq and without compare every element with
+// every other.
+var workOf = map[string]func(args []reflect.Value) int{
+	"uniq":        func(a []reflect.Value) int { n := listLen(a[0]); return n * n / 64 },
+	"mustUniq":    func(a []reflect.Value) int { n := listLen(a[0]); return n * n / 64 },
+	"without":     func(a []reflect.Value) int { return listLen(a[0]) * a[1].Len() / 64 },
+	"mustWithout": func(a []reflect.Value) int { return listLen(a[0]) * a[1].Len() / 64 },
+}
+
+func listLen(v reflect.Value) int {
+	v = reflect.ValueOf(v.Interface())
+	if v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+		return v.Len()
+	}
+	return 0
+}
+
 // argChecks compute, before the call, how large the result of a function
 // that can multiply its input would be, and fail the call when it is over
 // MaxSize. Arguments have the function's parameter types, already checked

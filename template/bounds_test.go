@@ -111,6 +111,9 @@ func TestBounds(t *testing.T) {
 		"many key generations": {
 			tpls: map[string]string{"k": `{{ range 5 }}{{ genPrivateKey "ecdsa" | len }}{{ end }}`}, wantKind: template.ErrTooCostly,
 		},
+		"uniq of a long list": {
+			tpls: map[string]string{"k": `{{ uniq (until 60000) | len }}`}, wantKind: template.ErrTooCostly,
+		},
 		"ranges in defined templates": {
 			tpls: map[string]string{"k": `{{ define "x" }}{{ range 100000000000 }}{{ end }}{{ end }}{{ template "x" }}`}, wantKind: template.ErrTooCostly,
 		},

@@ -244,7 +244,10 @@ func (c *calls) bound(name string, fn any) any {
 	ft := reflect.FuncOf(in, []reflect.Type{t.Out(0), errorType}, t.IsVariadic())
 	check := argChecks[name]
 	mutates := mutators[name]
-	cost := costlyFuncs[name]
+	cost := func([]reflect.Value) int { return costlyFuncs[name] }
+	if work := workOf[name]; work != nil {
+		cost = work
+	}
 	if mutates || name == "unset" {
 		check = func(args []reflect.Value) error { return c.checkWritable(args[0]) }
 	}
@@ -268,14 +271,14 @@ func (c *calls) bound(name string, fn any) any {
 	}).Interface()
 }
 
-func (c *calls) call(fn reflect.Value, args []reflect.Value, cost int, check func([]reflect.Value) error, mutates bool) (res reflect.Value, err error) {
+func (c *calls) call(fn reflect.Value, args []reflect.Value, cost func([]reflect.Value) int, check func([]reflect.Value) error, mutates bool) (res reflect.Value, err error) {
 	w := walker{limit: MaxSize}
 	for _, a := range args {
 		if err := w.walk(a, 0); err != nil {
 			return res, fmt.Errorf("arguments: %w", err)
 		}
 	}
-	if err := c.spend(1 + w.size/1024 + cost); err != nil {
+	if err := c.spend(1 + w.size/1024 + cost(args)); err != nil {
 		return res, err
 	}
 	if check != nil {

@@ -185,9 +185,9 @@ func TestPKCS12Funcs(t *testing.T) {
 		"pkcs12cert":     {tpl: `{{ .p | pkcs12cert }}`, data: map[string]string{"p": p.p12}, want: ordered},
 		"pkcs12certPass": {tpl: `{{ .p | pkcs12certPass "hunter2" }}`, data: map[string]string{"p": p.p12Pass}, want: ordered},
 		"pkcs12key wrong password": {
-			tpl: `{{ .p | pkcs12keyPass "nope" }}`, data: map[string]string{"p": p.p12Pass}, wantErr: "decode PKCS#12",
+			tpl: `{{ .p | pkcs12keyPass "nope" }}`, data: map[string]string{"p": p.p12Pass}, wantErr: "decode PKCS#12: wrong password",
 		},
-		"pkcs12cert of junk": {tpl: `{{ .p | pkcs12cert }}`, data: map[string]string{"p": "junk"}, wantErr: "decode PKCS#12"},
+		"pkcs12cert of junk": {tpl: `{{ .p | pkcs12cert }}`, data: map[string]string{"p": "junk"}, wantErr: "input is not a PKCS#12 bundle"},
 		"pemToPkcs12": {
 			tpl: `{{ pemToPkcs12 .c .k }}`, data: map[string]string{"c": p.leafPEM + p.interPEM, "k": p.leafKeyPKCS8},
 			check: decodes("", 0),

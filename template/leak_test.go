@@ -92,7 +92,6 @@ func TestNoSecretInErrors(t *testing.T) {
 				Data:     map[string][]byte{"canary": []byte(canary), "cert": []byte(p.leafPEM)},
 			})
 			checkNoCanary(t, err)
-			t.Log(err)
 			if !strings.HasPrefix(err.Error(), `template key "x": `) {
 				t.Errorf("error does not name the key: %v", err)
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,8 +44,12 @@ type Config struct {
 	Namespace string
 	// Store holds the rules for which stores are served.
 	Store reconcile.StoreOptions
-	// Workers is how many ExternalSecrets are reconciled at once.
+	// Workers is how many ExternalSecrets are refreshed at once.
 	Workers int
+	// FirstSyncWorkers is how many ExternalSecrets not yet synced are
+	// reconciled at once, on a queue of their own, so new ExternalSecrets
+	// are not starved behind a backlog of refreshes.
+	FirstSyncWorkers int
 	// Metrics records what the controller does; nil records nothing.
 	Metrics *metrics
 	// Now returns the time; time.Now when nil.
@@ -69,7 +75,10 @@ type Controller struct {
 	informersSync  []cache.InformerSynced
 
 	queue      workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	firstQueue workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	storeQueue workqueue.TypedRateLimitingInterface[storeKey]
+	keyLocks   [64]sync.Mutex
+	reads      *reconcile.Cache
 	recorder   record.EventRecorder
 	broadcast  record.EventBroadcaster
 	clients    *clientCache
@@ -81,6 +90,9 @@ type Controller struct {
 	// still shows that version, the cache is behind the write and the
 	// event for the write is on its way.
 	written map[cache.ObjectName]string
+	// forceRead marks ExternalSecrets to read now, whatever their
+	// schedule: another reader of one of their remote secrets saw it change.
+	forceRead map[cache.ObjectName]bool
 }
 
 // storeKey identifies a SecretStore (with namespace) or a
@@ -93,14 +105,18 @@ type storeKey struct {
 
 // Index names.
 const (
-	byStore  = "byStore"
-	byTarget = "byTarget"
+	byStore     = "byStore"
+	byTarget    = "byTarget"
+	byRemoteKey = "byRemoteKey"
 )
 
 // NewController builds a controller; Run starts it.
 func NewController(cfg Config) *Controller {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8
+	}
+	if cfg.FirstSyncWorkers <= 0 {
+		cfg.FirstSyncWorkers = cfg.Workers
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -109,18 +125,24 @@ func NewController(cfg Config) *Controller {
 		cfg.Metrics = newMetrics(nil)
 	}
 	c := &Controller{
-		cfg:      cfg,
-		kube:     cfg.Kube,
-		crd:      cfg.CRD,
-		metrics:  cfg.Metrics,
-		now:      cfg.Now,
-		lastRead: map[cache.ObjectName]time.Time{},
-		written:  map[cache.ObjectName]string{},
+		cfg:       cfg,
+		kube:      cfg.Kube,
+		crd:       cfg.CRD,
+		metrics:   cfg.Metrics,
+		now:       cfg.Now,
+		lastRead:  map[cache.ObjectName]time.Time{},
+		written:   map[cache.ObjectName]string{},
+		forceRead: map[cache.ObjectName]bool{},
 	}
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets", MetricsProvider: cfg.Metrics},
 	)
+	c.firstQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets-first-sync", MetricsProvider: cfg.Metrics},
+	)
+	c.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: c.remoteChanged})
 	c.storeQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[storeKey](),
 		workqueue.TypedRateLimitingQueueConfig[storeKey]{Name: "secretstores", MetricsProvider: cfg.Metrics},
@@ -133,6 +155,7 @@ func NewController(cfg Config) *Controller {
 			cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
 			byStore:              indexByStore,
 			byTarget:             indexByTarget,
+			byRemoteKey:          indexByRemoteKey,
 		},
 	)
 	c.storeInformer = cache.NewSharedIndexInformer(
@@ -206,6 +229,71 @@ func storeIndexKey(ref externalsecret.SecretStoreRef, namespace string) string {
 	return ref.StoreKind() + "/" + namespace + "/" + ref.Name
 }
 
+// indexByRemoteKey indexes ExternalSecrets by each remote key they read,
+// so a rotation one of them notices reaches the others at once.
+func indexByRemoteKey(obj any) ([]string, error) {
+	es, ok := obj.(*externalsecret.ExternalSecret)
+	if !ok {
+		return nil, nil
+	}
+	var keys []string
+	for _, d := range es.Spec.Data {
+		ref := es.Spec.SecretStoreRef
+		if d.SourceRef != nil && d.SourceRef.SecretStoreRef.Name != "" {
+			ref = d.SourceRef.SecretStoreRef
+		}
+		keys = append(keys, storeIndexKey(ref, es.Namespace)+"|"+d.RemoteRef.Key)
+	}
+	for _, d := range es.Spec.DataFrom {
+		if d.Extract == nil {
+			continue
+		}
+		ref := es.Spec.SecretStoreRef
+		if d.SourceRef != nil && d.SourceRef.SecretStoreRef != nil {
+			ref = *d.SourceRef.SecretStoreRef
+		}
+		keys = append(keys, storeIndexKey(ref, es.Namespace)+"|"+d.Extract.Key)
+	}
+	return keys, nil
+}
+
+// remoteChanged refreshes every ExternalSecret that reads a remote secret
+// whose value a read found changed; they get the new value from the read
+// cache, without another provider call.
+func (c *Controller) remoteChanged(store string, ref provider.Ref, reader string) {
+	storeIdx, _, _ := strings.Cut(store, "#")
+	ess, err := c.esInformer.GetIndexer().ByIndex(byRemoteKey, storeIdx+"|"+ref.Key)
+	if err != nil {
+		return
+	}
+	for _, obj := range ess {
+		es := obj.(*externalsecret.ExternalSecret)
+		name := cache.ObjectName{Namespace: es.Namespace, Name: es.Name}
+		if name.String() == reader {
+			continue // it has the new value already
+		}
+		c.mu.Lock()
+		delete(c.lastRead, name)
+		c.mu.Unlock()
+		c.refreshNow(name)
+	}
+}
+
+// refreshNow makes the next look at an ExternalSecret read its values.
+func (c *Controller) refreshNow(name cache.ObjectName) {
+	c.mu.Lock()
+	c.forceRead[name] = true
+	c.mu.Unlock()
+	c.queue.Add(name)
+}
+
+// readCacheID identifies a store and the version of its spec for the read
+// cache: "Kind/namespace/name#uid#generation".
+func readCacheID(store secretstore.GenericStore) string {
+	ref := externalsecret.SecretStoreRef{Kind: store.Kind(), Name: store.GetName()}
+	return fmt.Sprintf("%s#%s#%d", storeIndexKey(ref, store.GetNamespace()), store.GetUID(), store.GetGeneration())
+}
+
 func indexByTarget(obj any) ([]string, error) {
 	es, ok := obj.(*externalsecret.ExternalSecret)
 	if !ok {
@@ -218,6 +306,7 @@ func indexByTarget(obj any) ([]string, error) {
 func (c *Controller) Run(ctx context.Context) error {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
+	defer c.firstQueue.ShutDown()
 	defer c.storeQueue.ShutDown()
 	logger := klog.FromContext(ctx)
 
@@ -240,14 +329,19 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.metrics.setReady(true)
 	defer c.metrics.setReady(false)
 
-	logger.Info("Starting workers", "count", c.cfg.Workers)
+	logger.Info("Starting workers", "refresh", c.cfg.Workers, "firstSync", c.cfg.FirstSyncWorkers)
 	var wg sync.WaitGroup
-	for i := 0; i < c.cfg.Workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait.UntilWithContext(ctx, c.runWorker, time.Second)
-		}()
+	for q, n := range map[workqueue.TypedRateLimitingInterface[cache.ObjectName]]int{c.queue: c.cfg.Workers, c.firstQueue: c.cfg.FirstSyncWorkers} {
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				wait.UntilWithContext(ctx, func(ctx context.Context) {
+					for c.processNext(ctx, q) {
+					}
+				}, time.Second)
+			}()
+		}
 	}
 	wg.Add(1)
 	go func() {
@@ -257,16 +351,23 @@ func (c *Controller) Run(ctx context.Context) error {
 	<-ctx.Done()
 	logger.Info("Shutting down workers")
 	c.queue.ShutDown()
+	c.firstQueue.ShutDown()
 	c.storeQueue.ShutDown()
 	wg.Wait()
 	c.clients.closeAll(context.WithoutCancel(ctx))
 	return nil
 }
 
+// enqueue queues an ExternalSecret: on the first-sync queue if this
+// version of it was never synced, else on the refresh queue.
 func (c *Controller) enqueue(obj any) {
 	name, err := cache.ObjectToName(obj)
 	if err != nil {
 		utilruntime.HandleError(err)
+		return
+	}
+	if es, ok := obj.(*externalsecret.ExternalSecret); ok && es.Status.SyncedResourceVersion != es.SyncVersion() {
+		c.firstQueue.Add(name)
 		return
 	}
 	c.queue.Add(name)
@@ -283,6 +384,7 @@ func (c *Controller) forget(obj any) {
 	c.mu.Lock()
 	delete(c.lastRead, name)
 	delete(c.written, name)
+	delete(c.forceRead, name)
 	c.mu.Unlock()
 	c.queue.Add(name)
 }
@@ -327,17 +429,16 @@ func (c *Controller) storeChanged(obj any) {
 	}
 }
 
-func (c *Controller) runWorker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
-}
-
-func (c *Controller) processNext(ctx context.Context) bool {
-	name, shutdown := c.queue.Get()
+func (c *Controller) processNext(ctx context.Context, queue workqueue.TypedRateLimitingInterface[cache.ObjectName]) bool {
+	name, shutdown := queue.Get()
 	if shutdown {
 		return false
 	}
-	defer c.queue.Done(name)
+	defer queue.Done(name)
+	// One ExternalSecret may sit in both queues; never sync it twice at once.
+	lock := &c.keyLocks[fnv32(name.String())%uint32(len(c.keyLocks))]
+	lock.Lock()
+	defer lock.Unlock()
 	logger := klog.FromContext(ctx).WithValues("externalsecret", name.String())
 	ctx = klog.NewContext(ctx, logger)
 
@@ -347,9 +448,9 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	switch {
 	case err != nil:
 		logger.V(2).Info("Sync failed; retrying with backoff", "err", err)
-		c.queue.AddRateLimited(name)
+		queue.AddRateLimited(name)
 	default:
-		c.queue.Forget(name)
+		queue.Forget(name)
 		if requeue > 0 {
 			c.queue.AddAfter(name, requeue)
 		}
@@ -384,10 +485,11 @@ func (c *Controller) sync(ctx context.Context, name cache.ObjectName) (time.Dura
 	}
 	now := c.now()
 	c.mu.Lock()
-	lastRead := c.lastRead[name]
+	lastRead, force := c.lastRead[name], c.forceRead[name]
+	delete(c.forceRead, name)
 	c.mu.Unlock()
 	due, wait := reconcile.Due(es, existing, lastRead, now)
-	if !due {
+	if !due && !force {
 		return wait, nil
 	}
 
@@ -609,7 +711,26 @@ func (e *esClients) Client(ctx context.Context, ref externalsecret.SecretStoreRe
 	if err := e.c.checkStore(store, e.es.Namespace); err != nil {
 		return nil, err
 	}
-	return e.c.clients.get(ctx, store)
+	client, err := e.c.clients.get(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	// A first sync takes a shared read at most a minute old; a refresh, one
+	// younger than its refresh interval.
+	window := e.es.RefreshInterval()
+	if e.es.Status.SyncedResourceVersion != e.es.SyncVersion() && (window == 0 || window > firstSyncWindow) {
+		window = firstSyncWindow
+	}
+	return e.c.reads.Client(client, readCacheID(store), e.es.Namespace+"/"+e.es.Name, window), nil
+}
+
+// firstSyncWindow is the oldest shared read a first sync takes.
+const firstSyncWindow = time.Minute
+
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
 }
 
 // managedSecrets lists the Secrets in the cache, for tests and metrics.

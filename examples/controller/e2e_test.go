@@ -711,3 +711,35 @@ func TestE2EInvalidSpecsAreRejected(t *testing.T) {
 		})
 	}
 }
+
+// ExternalSecrets that share a remote secret share its read, and a
+// rotation one of them notices reaches the others without more reads.
+func TestE2ESharedReads(t *testing.T) {
+	h := setup(t)
+	ns := h.namespace(t, nil)
+	ctrl := h.startController(t, controllerOpts{})
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v1"}`))
+	h.apply(t, storeYAML, "store", ns, "")
+	const n = 10
+	for i := 0; i < n; i++ {
+		h.apply(t, esYAML, fmt.Sprintf("app-%d", i), ns, "1h", "store", fmt.Sprintf("secret-%d", i), "Owner", "Retain")
+	}
+	for i := 0; i < n; i++ {
+		h.waitSecretData(t, ns, fmt.Sprintf("secret-%d", i), "password", "v1")
+	}
+	if got := ctrl.mem.Calls("db"); got != 1 {
+		t.Errorf("%d ExternalSecrets sharing one remote secret made %d reads; want 1", n, got)
+	}
+
+	// One of them is edited, so it reads again and sees the rotation; the
+	// others follow from the shared read.
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v2"}`))
+	h.apply(t, strings.Replace(esYAML, "metadata: {name: %s, namespace: %s}", "metadata: {name: %s, namespace: %s, labels: {touched: \"yes\"}}", 1),
+		"app-0", ns, "1h", "store", "secret-0", "Owner", "Retain")
+	for i := 0; i < n; i++ {
+		h.waitSecretData(t, ns, fmt.Sprintf("secret-%d", i), "password", "v2")
+	}
+	if got := ctrl.mem.Calls("db"); got != 2 {
+		t.Errorf("after the rotation: %d reads in all; want 2", got)
+	}
+}

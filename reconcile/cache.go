@@ -1,0 +1,209 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/secretsync/secretsync/provider"
+)
+
+// Cache shares provider reads across ExternalSecrets: many ExternalSecrets
+// that read one remote secret cost one provider call per refresh interval,
+// not one each. A read is reused only by other readers whose refresh
+// interval it is younger than, so no ExternalSecret sees a value older than
+// its own refresh interval, and one that shares nothing reads the store at
+// every refresh. Concurrent reads of one secret are merged into one
+// call. When a fresh read finds a value different from the one cached,
+// OnChange is called, so the host can refresh the other readers at once.
+//
+// Errors are never cached. A read is held no longer than the refresh
+// interval of the reader that made it, nor than MaxAge, and a Cache holds
+// at most MaxEntries reads. The zero Cache is not valid; use NewCache.
+type Cache struct {
+	maxEntries int
+	maxAge     time.Duration
+	onChange   func(store string, ref provider.Ref, reader string)
+	now        func() time.Time
+
+	mu        sync.Mutex
+	entries   map[cacheKey]*cacheEntry
+	lastSweep time.Time
+}
+
+type cacheKey struct {
+	store string
+	ref   provider.Ref
+}
+
+type cacheEntry struct {
+	done    chan struct{} // closed when the read finished
+	secret  provider.Secret
+	err     error
+	at      time.Time
+	expires time.Time // at plus the refresh interval of the reader that read it
+	sum     [32]byte
+	by      string // the reader that made the read
+}
+
+// CacheOptions configure a Cache.
+type CacheOptions struct {
+	// MaxEntries bounds the reads held; the oldest go first. Default 100,000.
+	MaxEntries int
+	// MaxAge bounds how long any read is held. Default one hour.
+	MaxAge time.Duration
+	// OnChange, if set, is called when a read of store and ref by reader
+	// returns a value different from the one cached before it.
+	OnChange func(store string, ref provider.Ref, reader string)
+	// Now returns the time; time.Now when nil.
+	Now func() time.Time
+}
+
+// NewCache returns an empty Cache.
+func NewCache(o CacheOptions) *Cache {
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = 100000
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Cache{maxEntries: o.MaxEntries, maxAge: o.MaxAge, onChange: o.OnChange, now: o.Now, entries: map[cacheKey]*cacheEntry{}}
+}
+
+// Client wraps the client of the store identified by store (which must
+// change when the store's spec or credentials do) for one reader, such as
+// an ExternalSecret's namespace and name, so that its reads go through the
+// cache. It takes reads other readers made up to maxAge ago; a read it made
+// itself it never takes again, so each refresh of a reader that shares
+// nothing reads the store.
+func (c *Cache) Client(client provider.Client, store, reader string, maxAge time.Duration) provider.Client {
+	if maxAge > c.maxAge {
+		maxAge = c.maxAge
+	}
+	return &cachedClient{Client: client, cache: c, store: store, reader: reader, maxAge: maxAge}
+}
+
+// Len returns how many reads are held.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+type cachedClient struct {
+	provider.Client
+	cache  *Cache
+	store  string
+	reader string
+	maxAge time.Duration
+}
+
+// Find passes through: what a search matches can change with every call.
+func (cc *cachedClient) Find(ctx context.Context, f provider.Find) (map[string][]byte, error) {
+	finder, ok := cc.Client.(provider.Finder)
+	if !ok {
+		return nil, errCannotFind
+	}
+	return finder.Find(ctx, f)
+}
+
+func (cc *cachedClient) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secret, error) {
+	c := cc.cache
+	k := cacheKey{cc.store, ref}
+	now := c.now()
+
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	var prev *cacheEntry
+	if ok {
+		select {
+		case <-e.done:
+			if e.err != nil || e.by == cc.reader || now.Sub(e.at) >= cc.maxAge || !now.Before(e.expires) {
+				prev, ok = e, false
+			}
+		default:
+			// A read is under way: wait for it.
+		}
+	}
+	if !ok {
+		e = &cacheEntry{done: make(chan struct{}), by: cc.reader}
+		c.entries[k] = e
+		c.evictLocked(now)
+	}
+	c.mu.Unlock()
+
+	if ok {
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return e.secret, e.err
+	}
+
+	e.secret, e.err = cc.Client.GetSecret(ctx, ref)
+	e.at = c.now()
+	e.expires = e.at.Add(cc.maxAge)
+	if e.err == nil {
+		if v, err := e.secret.Value(); err == nil {
+			e.sum = sha256.Sum256(v)
+		}
+	}
+	close(e.done)
+	if e.err != nil {
+		c.mu.Lock()
+		if c.entries[k] == e {
+			delete(c.entries, k)
+		}
+		c.mu.Unlock()
+	} else if prev != nil && prev.err == nil && prev.sum != e.sum && c.onChange != nil {
+		c.onChange(cc.store, ref, cc.reader)
+	}
+	return e.secret, e.err
+}
+
+var errCannotFind = errors.New("this store cannot find secrets")
+
+// sweepEvery is how often expired reads are dropped.
+const sweepEvery = 10 * time.Second
+
+// evictLocked drops expired reads now and then, and the oldest tenth of the
+// reads when the cache is over its size.
+func (c *Cache) evictLocked(now time.Time) {
+	over := len(c.entries) > c.maxEntries
+	if !over && now.Sub(c.lastSweep) < sweepEvery {
+		return
+	}
+	c.lastSweep = now
+	type aged struct {
+		k  cacheKey
+		at time.Time
+	}
+	var done []aged
+	for k, e := range c.entries {
+		select {
+		case <-e.done:
+		default:
+			continue // a read under way
+		}
+		if !now.Before(e.expires) {
+			delete(c.entries, k)
+			continue
+		}
+		done = append(done, aged{k, e.at})
+	}
+	excess := len(c.entries) - c.maxEntries*9/10
+	if !over || excess <= 0 {
+		return
+	}
+	sort.Slice(done, func(i, j int) bool { return done[i].at.Before(done[j].at) })
+	for i := 0; i < excess && i < len(done); i++ {
+		delete(c.entries, done[i].k)
+	}
+}
