@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr/testr"
+	"github.com/go-logr/logr"
+	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -53,10 +54,46 @@ var (
 	sharedErr  error
 )
 
+// canary is planted in every value the stores of these tests hold; no
+// log line, event, status or metric may ever show it.
+const canary = "CANARY-e2e-4b1d"
+
+// logs collects everything every controller in these tests logged, at the
+// highest verbosity, including client-go's own logging through klog.
+var logs = &lockedBuffer{}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) write(prefix, args string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.WriteString(prefix + " " + args + "\n")
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func logger() logr.Logger {
+	return funcr.New(logs.write, funcr.Options{Verbosity: 10})
+}
+
 func TestMain(m *testing.M) {
+	klog.SetLogger(logger())
 	code := m.Run()
 	if shared != nil {
 		shared.env.Stop()
+	}
+	if all := logs.String(); strings.Contains(all, canary) {
+		fmt.Fprintf(os.Stderr, "FAIL: a secret value appeared in the controller's logs:\n%s\n", all)
+		code = 1
+	} else if code == 0 && len(all) > 0 {
+		fmt.Printf("canary scan: %d log lines at verbosity 10, no secret value\n", strings.Count(all, "\n"))
 	}
 	os.Exit(code)
 }
@@ -122,6 +159,7 @@ func (h *harness) namespace(t *testing.T, labels map[string]string) string {
 	// objects in them are deleted here, lest a later test's controller
 	// find them.
 	t.Cleanup(func() {
+		h.scanForCanary(t, name)
 		for _, res := range []string{resExternalSecrets, resSecretStores} {
 			if err := h.crd.rest.Delete().Namespace(name).Resource(res).Do(context.Background()).Error(); err != nil {
 				t.Errorf("clean up %s in %s: %v", res, name, err)
@@ -129,6 +167,43 @@ func (h *harness) namespace(t *testing.T, labels map[string]string) string {
 		}
 	})
 	return name
+}
+
+// scanForCanary fails the test if a secret value shows in the events or
+// the status of any ExternalSecret or store in the namespace.
+func (h *harness) scanForCanary(t *testing.T, ns string) {
+	t.Helper()
+	events, err := h.admin.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Errorf("list events: %v", err)
+		return
+	}
+	for _, e := range events.Items {
+		if strings.Contains(e.Message, canary) {
+			t.Errorf("event %s/%s shows a secret value", e.Reason, e.InvolvedObject.Name)
+		}
+	}
+	for _, res := range []string{resExternalSecrets, resSecretStores} {
+		raw, err := h.crd.rest.Get().Namespace(ns).Resource(res).DoRaw(context.Background())
+		if err != nil {
+			t.Errorf("list %s: %v", res, err)
+			continue
+		}
+		var list struct {
+			Items []struct {
+				Status json.RawMessage `json:"status"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(raw, &list); err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, it := range list.Items {
+			if strings.Contains(string(it.Status), canary) {
+				t.Errorf("a %s status shows a secret value", res)
+			}
+		}
+	}
 }
 
 func (h *harness) apply(t *testing.T, manifest string, args ...any) {
@@ -174,7 +249,7 @@ func (h *harness) startController(t *testing.T, o controllerOpts) *runningContro
 		Kube: kube, CRD: crd, Registry: reg, Metrics: m, Workers: 4,
 		Store: reconcile.StoreOptions{ControllerClass: o.class, DenyUnconditioned: o.denyUnconditioned},
 	})
-	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testr.New(t)))
+	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger()))
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()
 	var once sync.Once
@@ -256,7 +331,7 @@ spec:
     fake:
       data:
       - key: db
-        value: '{"user":"admin","password":"p1"}'
+        value: '{"user":"admin","password":"p1","token":"CANARY-e2e-4b1d"}'
 `
 
 const esYAML = `
@@ -340,7 +415,7 @@ func TestE2ERotationAndZeroWrites(t *testing.T) {
 	h := setup(t)
 	ns := h.namespace(t, nil)
 	ctrl := h.startController(t, controllerOpts{})
-	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v1"}`))
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v1","token":"CANARY-e2e-4b1d"}`))
 	h.apply(t, storeYAML, "store", ns, "")
 	h.apply(t, esYAML, "app", ns, "1s", "store", "app-secret", "Owner", "Retain")
 	h.waitSecretData(t, ns, "app-secret", "password", "v1")
@@ -366,7 +441,7 @@ func TestE2ERotationAndZeroWrites(t *testing.T) {
 
 	// A rotation reaches the Secret within one refresh interval.
 	rotated := time.Now()
-	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v2"}`))
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v2","token":"CANARY-e2e-4b1d"}`))
 	h.waitSecretData(t, ns, "app-secret", "password", "v2")
 	if d := time.Since(rotated); d > 3*time.Second {
 		t.Errorf("rotation took %v, want within about one 1s refresh", d)
@@ -377,7 +452,7 @@ func TestE2EPolicies(t *testing.T) {
 	h := setup(t)
 	ns := h.namespace(t, nil)
 	ctrl := h.startController(t, controllerOpts{})
-	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"p"}`))
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"p","token":"CANARY-e2e-4b1d"}`))
 	h.apply(t, storeYAML, "store", ns, "")
 
 	t.Run("Orphan creates without an owner", func(t *testing.T) {
@@ -412,7 +487,7 @@ func TestE2EPolicies(t *testing.T) {
 		}
 	})
 	t.Run("Delete removes the Secret when its values are gone", func(t *testing.T) {
-		ctrl.mem.Set("gone", []byte(`{"user":"u","password":"p"}`))
+		ctrl.mem.Set("gone", []byte(`{"user":"u","password":"p","token":"CANARY-e2e-4b1d"}`))
 		h.apply(t, strings.ReplaceAll(esYAML, "key: db", "key: gone"), "deleter", ns, "1s", "store", "deleter-secret", "Owner", "Delete")
 		h.waitSecretData(t, ns, "deleter-secret", "user", "u")
 		ctrl.mem.Delete("gone")
@@ -423,7 +498,7 @@ func TestE2EPolicies(t *testing.T) {
 		h.waitReady(t, ns, "deleter", externalsecret.ReasonSecretDeleted)
 	})
 	t.Run("a missing key keeps the Secret and names the key", func(t *testing.T) {
-		ctrl.mem.Set("flaky", []byte(`{"user":"u","password":"p"}`))
+		ctrl.mem.Set("flaky", []byte(`{"user":"u","password":"p","token":"CANARY-e2e-4b1d"}`))
 		h.apply(t, strings.ReplaceAll(esYAML, "key: db", "key: flaky"), "retainer", ns, "1s", "store", "retainer-secret", "Owner", "Retain")
 		h.waitSecretData(t, ns, "retainer-secret", "user", "u")
 		ctrl.mem.Delete("flaky")
@@ -481,7 +556,7 @@ spec:
     fake:
       data:
       - key: db
-        value: '{"user":"cluster","password":"cp"}'
+        value: '{"user":"cluster","password":"cp","token":"CANARY-e2e-4b1d"}'
 `
 
 func TestE2EClusterStoreConditions(t *testing.T) {
@@ -509,8 +584,8 @@ func TestE2EControllerClassesSplitWork(t *testing.T) {
 	ns := h.namespace(t, nil)
 	a := h.startController(t, controllerOpts{class: "class-a"})
 	b := h.startController(t, controllerOpts{class: "class-b"})
-	a.mem.Set("db", []byte(`{"user":"from-a","password":"x"}`))
-	b.mem.Set("db", []byte(`{"user":"from-b","password":"x"}`))
+	a.mem.Set("db", []byte(`{"user":"from-a","password":"x","token":"CANARY-e2e-4b1d"}`))
+	b.mem.Set("db", []byte(`{"user":"from-b","password":"x","token":"CANARY-e2e-4b1d"}`))
 	h.apply(t, storeYAML, "store-a", ns, "class-a")
 	h.apply(t, storeYAML, "store-b", ns, "class-b")
 	h.apply(t, esYAML, "es-a", ns, "1h", "store-a", "secret-a", "Owner", "Retain")
@@ -529,7 +604,7 @@ func TestE2ERestartCausesNoRefreshStorm(t *testing.T) {
 	h := setup(t)
 	ns := h.namespace(t, nil)
 	mem := fake.NewMemory()
-	mem.Set("db", []byte(`{"user":"admin","password":"p"}`))
+	mem.Set("db", []byte(`{"user":"admin","password":"p","token":"CANARY-e2e-4b1d"}`))
 	first := h.startController(t, controllerOpts{mem: mem})
 	h.apply(t, storeYAML, "store", ns, "")
 	const n = 20
@@ -568,7 +643,7 @@ func TestE2ELeaderElection(t *testing.T) {
 	}
 	class := "le-" + ns[:8]
 	start := func() (context.CancelFunc, chan error) {
-		ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), testr.New(t)))
+		ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger()))
 		done := make(chan error, 1)
 		go func() {
 			done <- runCmd(ctx, []string{"--kubeconfig", kubeconfig, "--metrics-addr", "", "--controller-class", class,
@@ -718,7 +793,7 @@ func TestE2ESharedReads(t *testing.T) {
 	h := setup(t)
 	ns := h.namespace(t, nil)
 	ctrl := h.startController(t, controllerOpts{})
-	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v1"}`))
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v1","token":"CANARY-e2e-4b1d"}`))
 	h.apply(t, storeYAML, "store", ns, "")
 	const n = 10
 	for i := 0; i < n; i++ {
@@ -733,7 +808,7 @@ func TestE2ESharedReads(t *testing.T) {
 
 	// One of them is edited, so it reads again and sees the rotation; the
 	// others follow from the shared read.
-	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v2"}`))
+	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v2","token":"CANARY-e2e-4b1d"}`))
 	h.apply(t, strings.Replace(esYAML, "metadata: {name: %s, namespace: %s}", "metadata: {name: %s, namespace: %s, labels: {touched: \"yes\"}}", 1),
 		"app-0", ns, "1h", "store", "secret-0", "Owner", "Retain")
 	for i := 0; i < n; i++ {
