@@ -443,8 +443,12 @@ func TestE2ERotationAndZeroWrites(t *testing.T) {
 	rotated := time.Now()
 	ctrl.mem.Set("db", []byte(`{"user":"admin","password":"v2","token":"CANARY-e2e-4b1d"}`))
 	h.waitSecretData(t, ns, "app-secret", "password", "v2")
-	if d := time.Since(rotated); d > 3*time.Second {
-		t.Errorf("rotation took %v, want within about one 1s refresh", d)
+	// One 1s refresh interval, plus generous slack for a loaded machine:
+	// this checks the mechanism, the benchmark measures the latency.
+	d := time.Since(rotated)
+	t.Logf("rotation reached the Secret in %v", d)
+	if d > 10*time.Second {
+		t.Errorf("rotation took %v, want about one 1s refresh interval", d)
 	}
 }
 
