@@ -132,7 +132,9 @@ func startHarness() (*harness, error) {
 	if h.applier, err = kubeapply.New(env.Config); err != nil {
 		return nil, err
 	}
-	if err := h.applier.ApplyFiles(ctx, "../../config/crd/bases/*.yaml", "../../config/manager/namespace.yaml", "../../config/rbac/*.yaml"); err != nil {
+	// Everything config/default installs; the Deployment only sits there,
+	// as no kubelet runs, but the apiserver validates it.
+	if err := h.applier.ApplyFiles(ctx, "../../config/crd/bases/*.yaml", "../../config/manager/namespace.yaml", "../../config/rbac/*.yaml", "../../config/manager/deployment.yaml"); err != nil {
 		return nil, err
 	}
 	if err := h.applier.WaitForCRDs(ctx, externalsecret.SchemeGroupVersion, resExternalSecrets, resSecretStores, resClusterSecretStores); err != nil {
