@@ -198,9 +198,13 @@ func NewController(cfg Config) *Controller {
 	})
 	for _, inf := range []cache.SharedIndexInformer{c.storeInformer, c.cstoreInformer} {
 		inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.storeChanged,
-			UpdateFunc: func(old, obj any) { c.storeChanged(obj) },
-			DeleteFunc: c.storeChanged,
+			AddFunc: func(obj any) { c.storeChanged(obj, false) },
+			UpdateFunc: func(old, obj any) {
+				// A new spec may mean new values: read them now. A status
+				// write changes no generation and reads nothing.
+				c.storeChanged(obj, old.(metav1.Object).GetGeneration() != obj.(metav1.Object).GetGeneration())
+			},
+			DeleteFunc: func(obj any) { c.storeChanged(obj, true) },
 		})
 	}
 
@@ -409,8 +413,9 @@ func (c *Controller) enqueueForSecret(obj any) {
 }
 
 // storeChanged requeues the ExternalSecrets that use a store, and the
-// store's own validation.
-func (c *Controller) storeChanged(obj any) {
+// store's own validation. With reread, they read their values again now
+// rather than at their next refresh.
+func (c *Controller) storeChanged(obj any, reread bool) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
@@ -424,8 +429,13 @@ func (c *Controller) storeChanged(obj any) {
 	if err != nil {
 		return
 	}
-	for _, es := range ess {
-		c.enqueue(es)
+	for _, obj := range ess {
+		if !reread {
+			c.enqueue(obj)
+			continue
+		}
+		es := obj.(*externalsecret.ExternalSecret)
+		c.refreshNow(cache.ObjectName{Namespace: es.Namespace, Name: es.Name})
 	}
 }
 
