@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The one test command: builds or reuses the local control plane, then runs
-# vet, every test (the end-to-end ones on a real kube-apiserver and etcd),
-# and each fuzz target for a short, bounded time.
+# The one test command: builds or reuses the local control plane and a
+# Vault server, then runs vet, every test (the end-to-end ones on a real
+# kube-apiserver, etcd and Vault), and each fuzz target for a short,
+# bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECRETSYNC_CONTROLPLANE_DIR="$(hack/controlplane.sh)"
 export SECRETSYNC_CONTROLPLANE_DIR
+# A real Vault server for the Vault provider's tests (built once, cached).
+SECRETSYNC_VAULT_BIN="$(hack/vault.sh)"
+export SECRETSYNC_VAULT_BIN
 
 echo "--- go vet" >&2
 go vet ./...

@@ -225,6 +225,7 @@ type controllerOpts struct {
 	class             string
 	denyUnconditioned bool
 	mem               *fake.Memory
+	providers         []provider.Provider // besides the fake store
 }
 
 // startController runs a controller as the non-admin controller identity.
@@ -242,7 +243,7 @@ func (h *harness) startController(t *testing.T, o controllerOpts) *runningContro
 	if mem == nil {
 		mem = fake.NewMemory()
 	}
-	reg, err := provider.NewRegistry(mem.Provider())
+	reg, err := provider.NewRegistry(append([]provider.Provider{mem.Provider()}, o.providers...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

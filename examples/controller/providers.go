@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/fake"
+	"github.com/secretsync/secretsync/provider/vault"
 )
 
 // registry returns the providers this controller serves. An embedding
@@ -10,5 +11,6 @@ import (
 func registry() (*provider.Registry, error) {
 	return provider.NewRegistry(
 		fake.New(),
+		vault.New(),
 	)
 }

@@ -1,0 +1,99 @@
+package vault_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/vault"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// Example reads a property of a KV v2 secret with a token kept in a
+// Kubernetes Secret. So that it runs anywhere, an HTTP server that speaks
+// the one KV v2 read it needs stands in for Vault; the package's tests run
+// a real Vault server.
+func Example() {
+	vaultServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("X-Vault-Token") != "hvs.example":
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"errors":["permission denied"]}`)
+		case r.URL.Path == "/v1/kv/data/app/db":
+			_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{
+				"data":     map[string]any{"user": "admin", "password": "hunter2"},
+				"metadata": map[string]any{"version": 3},
+			}})
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"errors":[]}`)
+		}
+	}))
+	defer vaultServer.Close()
+
+	kvMount := "kv"
+	store := &secretstore.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "vault"},
+		Spec: secretstore.Spec{Provider: &secretstore.Provider{Vault: &secretstore.VaultProvider{
+			Server: vaultServer.URL,
+			Path:   &kvMount,
+			Auth: &secretstore.VaultAuth{
+				TokenSecretRef: &secretstore.SecretKeySelector{Name: "vault-token", Key: "token"},
+			},
+		}}},
+	}
+	creds := exampleCredentials{"team/vault-token/token": "hvs.example"}
+
+	ctx := context.Background()
+	client, err := vault.New().NewClient(ctx, store, creds)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer client.(provider.Closer).Close(ctx)
+
+	secret, err := client.GetSecret(ctx, provider.Ref{Key: "app/db"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	user, err := secret.Property("user")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("user:", string(user))
+
+	_, err = client.GetSecret(ctx, provider.Ref{Key: "app/gone"})
+	fmt.Println("not found:", errors.Is(err, provider.ErrNotFound))
+	// Output:
+	// user: admin
+	// not found: true
+}
+
+// exampleCredentials serves Secret keys from a map keyed
+// "namespace/name/key"; a controller reads them from the cluster.
+type exampleCredentials map[string]string
+
+func (c exampleCredentials) SecretValue(_ context.Context, namespace, name, key string) ([]byte, error) {
+	v, ok := c[namespace+"/"+name+"/"+key]
+	if !ok {
+		return nil, provider.ErrNotFound
+	}
+	return []byte(v), nil
+}
+
+func (c exampleCredentials) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
+	return nil, provider.ErrNotFound
+}
+
+func (c exampleCredentials) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
+	return "", errors.New("no ServiceAccounts here")
+}
