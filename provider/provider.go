@@ -106,6 +106,14 @@ type Closer interface {
 	Close(ctx context.Context) error
 }
 
+// ServiceAccountAnnotations is implemented by [Credentials] that can read a
+// ServiceAccount's annotations, for auth that takes settings from them,
+// such as the IAM role of EKS's eks.amazonaws.com/role-arn. As with the
+// other reads, callers apply [CredentialNamespace] first.
+type ServiceAccountAnnotations interface {
+	ServiceAccountAnnotations(ctx context.Context, namespace, name string) (map[string]string, error)
+}
+
 // Credentials reads the credentials a store names. The host implements it,
 // typically with a Kubernetes client. Implementations read exactly the
 // namespace given; the namespace rules live in [SecretKey] and

@@ -182,9 +182,19 @@ func (f *fetcher) client(ctx context.Context, ref externalsecret.SecretStoreRef)
 			return
 		}
 		c.client, c.err = f.clients.Client(ctx, ref)
+		if c.err != nil {
+			c.err = storeError{c.err}
+		}
 	})
 	return c.client, c.err
 }
+
+// storeError reports that a store could not be used. It does not unwrap:
+// a missing store or credential is not a missing remote secret, and must
+// never read as provider.ErrNotFound, which deletion policies act on.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
 
 func (f *fetcher) get(ctx context.Context, ref externalsecret.SecretStoreRef, rr externalsecret.RemoteRef) (provider.Secret, error) {
 	ref.Kind = ref.StoreKind()

@@ -129,3 +129,23 @@ func TestFetchUsesSourceRefStores(t *testing.T) {
 		t.Errorf("want one client per store, asked %v", asked)
 	}
 }
+
+// A credential the host cannot find is not a remote secret that is gone:
+// under deletionPolicy Delete it must never delete the Secret.
+func TestFetchStoreErrorsAreNeverNotFound(t *testing.T) {
+	clients := clientsFunc(func(context.Context, externalsecret.SecretStoreRef) (provider.Client, error) {
+		return nil, fmt.Errorf("read key \"token\" of Secret ns/creds: %w", provider.ErrNotFound)
+	})
+	es := newES(withPolicy(externalsecret.CreatePolicyOwner, externalsecret.DeletionPolicyDelete))
+	f := Fetch(context.Background(), es, clients)
+	for i, r := range f.Data {
+		if r.Err == nil || errors.Is(r.Err, provider.ErrNotFound) {
+			t.Errorf("data[%d]: want a store error that is not ErrNotFound, got %v", i, r.Err)
+		}
+	}
+	existing := syncedSecret(t, es, "admin", "s3cret")
+	out := Reconcile(Input{ExternalSecret: syncedES(t, es, "admin", "s3cret"), Existing: existing, Fetched: f, Now: now})
+	if out.Action != ActionNone || out.Err == nil {
+		t.Errorf("want the Secret kept and an error, got %s, %v", out.Action, out.Err)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/aws"
 	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/provider/vault"
 )
@@ -12,5 +13,6 @@ func registry() (*provider.Registry, error) {
 	return provider.NewRegistry(
 		fake.New(),
 		vault.New(),
+		aws.New(),
 	)
 }

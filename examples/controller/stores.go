@@ -216,6 +216,16 @@ func (k *kubeCredentials) ServiceAccountToken(ctx context.Context, namespace, na
 	return tr.Status.Token, nil
 }
 
+// ServiceAccountAnnotations reads a ServiceAccount's annotations, for auth
+// that takes settings from them (IRSA's role ARN).
+func (k *kubeCredentials) ServiceAccountAnnotations(ctx context.Context, namespace, name string) (map[string]string, error) {
+	sa, err := k.kube.CoreV1().ServiceAccounts(namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return sa.Annotations, nil
+}
+
 // recordingCredentials remembers which credentials a client was built
 // from, as hashes.
 type recordingCredentials struct {
@@ -254,6 +264,10 @@ func (r *recordingCredentials) ConfigMapValue(ctx context.Context, namespace, na
 		r.record(credRef{"ConfigMap", namespace, name, key}, v)
 	}
 	return v, err
+}
+
+func (r *recordingCredentials) ServiceAccountAnnotations(ctx context.Context, namespace, name string) (map[string]string, error) {
+	return r.inner.ServiceAccountAnnotations(ctx, namespace, name)
 }
 
 func (r *recordingCredentials) ServiceAccountToken(ctx context.Context, namespace, name string, audiences []string, expiration time.Duration) (string, error) {

@@ -1,0 +1,67 @@
+// Package awsemu is a wire-level emulator of the parts of AWS Secrets
+// Manager, Systems Manager Parameter Store and STS that secretsync reads,
+// for tests and benchmarks. The real aws-sdk-go-v2 clients talk to it over
+// HTTP: point them at [Server.URL] with a BaseEndpoint (or the standard
+// AWS_ENDPOINT_URL environment variable) and sign with the keys the server
+// knows.
+//
+// It speaks the protocols the SDK speaks: AWS JSON 1.1 (X-Amz-Target) for
+// Secrets Manager and SSM, the query protocol with XML responses for STS.
+// Every request must carry a valid Signature Version 4 whose credential scope
+// names the server's region and the right service; unknown access keys,
+// bad signatures, expired session tokens and unsigned requests are refused
+// with the error codes AWS uses. Errors have AWS's shapes: a JSON
+// {"__type": ..., "message": ...} body, or an STS ErrorResponse document.
+//
+// Operations:
+//
+//   - Secrets Manager: GetSecretValue (by name, ARN or partial ARN; by
+//     VersionStage or VersionId), BatchGetSecretValue (SecretIdList of at
+//     most 20, or Filters with pagination), ListSecrets (name, tag-key,
+//     tag-value and description filters, negation, pagination) and
+//     DescribeSecret; and, so that a suite written for a real endpoint can
+//     seed data here too, CreateSecret, PutSecretValue, TagResource and
+//     DeleteSecret.
+//   - SSM: GetParameter (WithDecryption, String, StringList and
+//     SecureString, "name:version" and "name:label" selectors),
+//     GetParameters (at most 10 names), GetParametersByPath (recursive or
+//     not, MaxResults, pagination), DescribeParameters (tag and path
+//     filters) and ListTagsForResource; and PutParameter,
+//     AddTagsToResource and DeleteParameter.
+//   - STS: AssumeRole (trust by caller, ExternalId, session tags),
+//     AssumeRoleWithWebIdentity (an RS256 JWT verified against a trusted
+//     issuer's public key, its aud, exp and nbf, and the role's trusted
+//     subject) and GetCallerIdentity.
+//
+// Tests usually arrange state with helpers: [Server.PutSecret]
+// (which moves AWSCURRENT to AWSPREVIOUS like PutSecretValue),
+// [Server.PutParameter], [Server.AddRole], [Server.TrustIssuer],
+// [Server.Deny]. They inject faults with [Server.Throttle] and
+// [Server.SetLatency], and assert on [Server.Calls]. SDK clients should
+// use [Server.Client], which works around an SDK quirk that otherwise
+// makes a fast local server see spurious retries.
+//
+// What it cannot prove, compared with real AWS:
+//
+//   - IAM policy evaluation. Access is allowed unless a test calls
+//     [Server.Deny]; resource policies, conditions, permission boundaries,
+//     SCPs and the sts:TagSession permission are not modelled. Role trust
+//     is a list of principals, an external ID and a web identity subject.
+//   - KMS. SecureString values are "encrypted" only in the sense that
+//     reading them without decryption returns an opaque string; there are
+//     no keys, grants or DecryptionFailure errors.
+//   - Real limits and throttling. Throttling happens only when injected;
+//     request rates, payload sizes and most input constraints are not
+//     enforced, apart from the documented batch sizes (20 for
+//     BatchGetSecretValue, 10 for GetParameters and GetParametersByPath).
+//   - Consistency. Every write is visible at once; AWS is eventually
+//     consistent across endpoints, and a rotated secret can briefly read
+//     its old value.
+//   - Ordering and tokens. ListSecrets sorts by name and page tokens are
+//     opaque offsets; AWS orders differently and its tokens expire.
+//   - Endpoints and networking. One HTTP server serves every service and
+//     region check; there is no TLS, DNS, FIPS or dual-stack endpoint, and
+//     an unknown region is detected only through the signature scope.
+//   - Everything else: rotation Lambdas, replication, deletion recovery
+//     windows, parameter policies, advanced-tier parameters and CloudTrail.
+package awsemu

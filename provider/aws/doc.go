@@ -1,0 +1,36 @@
+// Package aws is the "aws" store: AWS Secrets Manager and Systems Manager
+// Parameter Store, read with aws-sdk-go-v2, configured by the
+// spec.provider.aws field of a SecretStore, schema-compatible with the
+// External Secrets Operator's.
+//
+// Credentials come from auth.secretRef (static keys, with an optional
+// session token), from auth.jwt (IRSA: a ServiceAccount token from the
+// TokenRequest API exchanged with AssumeRoleWithWebIdentity), or, with
+// neither, from the SDK's default chain. spec.additionalRoles and then
+// spec.role are assumed on top, role with externalID and sessionTags. A
+// client builds its SDK clients and this chain once; each step caches its
+// credentials and refreshes them a minute before they expire.
+//
+// Reads, for Secrets Manager: GetSecretValue by name or ARN, the version a
+// VersionStage or "uuid/" and a VersionId; SecretString or SecretBinary,
+// properties as JSON paths; metadataPolicy Fetch reads the tags as a JSON
+// object; dataFrom.find lists with ListSecrets and reads with
+// BatchGetSecretValue. For Parameter Store: GetParameter with decryption,
+// the version "name:version"; dataFrom.find with GetParametersByPath, or
+// DescribeParameters and GetParameters when it names tags. spec.prefix is
+// prepended to every key and find path, and find results are named
+// relative to it.
+//
+// Concurrent reads of one client are merged into BatchGetSecretValue (20
+// secrets) or GetParameters (10 parameters) calls when the client is busy;
+// see [WithoutBatching]. Throttling is retried with jittered exponential
+// backoff, bounded by [WithRetry], and reported to [WithCallObserver].
+//
+// A missing secret, version or parameter, and a secret scheduled for
+// deletion, are [provider.ErrNotFound]. Other errors carry AWS's code and
+// message, never a value.
+//
+// Endpoints follow the SDK's rules, including the AWS_ENDPOINT_URL
+// environment variables; [WithEndpoint] and [WithHTTPClient] override
+// them, for emulators such as internal/awsemu.
+package aws

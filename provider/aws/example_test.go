@@ -1,0 +1,86 @@
+package aws_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/internal/awsemu"
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/aws"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// keysInSecrets is a host's credentials reader, here a map from
+// "namespace/name/key" to the value of a Secret key.
+type keysInSecrets map[string]string
+
+func (m keysInSecrets) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
+	v, ok := m[ns+"/"+name+"/"+key]
+	if !ok {
+		return nil, provider.ErrNotFound
+	}
+	return []byte(v), nil
+}
+
+func (keysInSecrets) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
+	return nil, provider.ErrNotFound
+}
+
+func (keysInSecrets) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
+	return "", provider.ErrNotFound
+}
+
+// A store reading Secrets Manager with static keys, pointed at the
+// emulator, follows a rotation.
+func Example() {
+	emu := awsemu.New("eu-west-1")
+	defer emu.Close()
+	emu.PutSecret("prod/llm", `{"ANTHROPIC_API_KEY":"sk-ant-1","OPENAI_API_KEY":"sk-1"}`)
+
+	store := &secretstore.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Name: "aws", Namespace: "team-a"},
+		Spec: secretstore.Spec{Provider: &secretstore.Provider{AWS: &secretstore.AWSProvider{
+			Service: secretstore.AWSServiceSecretsManager,
+			Region:  "eu-west-1",
+			Auth: secretstore.AWSAuth{SecretRef: &secretstore.AWSAuthSecretRef{
+				AccessKeyID:     secretstore.SecretKeySelector{Name: "aws-creds", Key: "access-key-id"},
+				SecretAccessKey: secretstore.SecretKeySelector{Name: "aws-creds", Key: "secret-access-key"},
+			}},
+		}}},
+	}
+	creds := keysInSecrets{
+		"team-a/aws-creds/access-key-id":     awsemu.AccessKeyID,
+		"team-a/aws-creds/secret-access-key": awsemu.SecretAccessKey,
+	}
+	ctx := context.Background()
+	client, err := aws.New(aws.WithEndpoint(emu.URL)).NewClient(ctx, store, creds)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	read := func(version string) string {
+		s, err := client.GetSecret(ctx, provider.Ref{Key: "prod/llm", Version: version})
+		if err != nil {
+			return err.Error()
+		}
+		v, err := s.Property("ANTHROPIC_API_KEY")
+		if err != nil {
+			return err.Error()
+		}
+		return string(v)
+	}
+	fmt.Println(read(""))
+	emu.PutSecret("prod/llm", `{"ANTHROPIC_API_KEY":"sk-ant-2","OPENAI_API_KEY":"sk-2"}`)
+	fmt.Println(read(""), "after rotation;", read("AWSPREVIOUS"), "before")
+	_, err = client.GetSecret(ctx, provider.Ref{Key: "prod/missing"})
+	fmt.Println(err)
+	fmt.Println(emu.Calls("secretsmanager:GetSecretValue"), "GetSecretValue calls")
+	// Output:
+	// sk-ant-1
+	// sk-ant-2 after rotation; sk-ant-1 before
+	// secret "prod/missing" in SecretStore/team-a/aws: Secrets Manager GetSecretValue: ResourceNotFoundException: Secrets Manager can't find the specified secret.
+	// 4 GetSecretValue calls
+}
