@@ -156,3 +156,77 @@ func BenchmarkRefresh100ExternalSecrets(b *testing.B) {
 		})
 	}
 }
+
+// cachedClients gives each ExternalSecret the provider client through the
+// shared read cache, as the reference controller does.
+type cachedClients struct {
+	cache *reconcile.Cache
+	c     provider.Client
+	es    *externalsecret.ExternalSecret
+}
+
+func (cc cachedClients) Client(context.Context, externalsecret.SecretStoreRef) (provider.Client, error) {
+	return cc.cache.Client(cc.c, "aws", cc.es.Namespace+"/"+cc.es.Name, time.Hour), nil
+}
+
+// With the controller's shared read cache, one refresh of 100
+// ExternalSecrets makes one call per distinct remote secret.
+func TestCallsPerRefreshWithSharedReads(t *testing.T) {
+	scenarios := map[string]struct {
+		ess  []*externalsecret.ExternalSecret
+		want int
+	}{
+		"100 ExternalSecrets sharing 10 secrets": {
+			ess:  externalSecrets(100, func(i int) string { return fmt.Sprintf("shared/%d", i%10) }, llmKeys[:2]...),
+			want: 10,
+		},
+		"100 ExternalSecrets, 3 properties of one shared secret": {
+			ess:  externalSecrets(100, func(i int) string { return "one" }, llmKeys...),
+			want: 1,
+		},
+		"100 ExternalSecrets, 3 properties of their own secret": {
+			ess:  externalSecrets(100, func(i int) string { return fmt.Sprintf("own/%d", i) }, llmKeys...),
+			want: 100,
+		},
+	}
+	for name, sc := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.needEmulator()
+			for i := 0; i < 100; i++ {
+				seedLLMKeys(h.emu, fmt.Sprintf("shared/%d", i%10))
+				seedLLMKeys(h.emu, fmt.Sprintf("own/%d", i))
+			}
+			seedLLMKeys(h.emu, "one")
+			h.emu.SetLatency(2 * time.Millisecond)
+			c := h.client(sm, nil, aws.WithoutBatching())
+			cache := reconcile.NewCache(reconcile.CacheOptions{})
+			h.emu.ResetCalls()
+			work := make(chan *externalsecret.ExternalSecret)
+			var wg sync.WaitGroup
+			for w := 0; w < 16; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for es := range work {
+						for _, r := range reconcile.Fetch(context.Background(), es, cachedClients{cache, c, es}).Data {
+							if r.Err != nil {
+								t.Error(r.Err)
+							}
+						}
+					}
+				}()
+			}
+			for _, es := range sc.ess {
+				work <- es
+			}
+			close(work)
+			wg.Wait()
+			calls := h.emu.Calls("secretsmanager:GetSecretValue")
+			t.Logf("%d GetSecretValue calls for %d ExternalSecrets", calls, len(sc.ess))
+			if calls != sc.want {
+				t.Errorf("%d calls, want %d (one per distinct remote secret)", calls, sc.want)
+			}
+		})
+	}
+}
