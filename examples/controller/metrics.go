@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/aws"
 	"github.com/secretsync/secretsync/reconcile"
 )
 
@@ -91,6 +92,19 @@ func result(err error) string {
 
 func (m *metrics) providerCall(name, op string, err error) {
 	m.providerCalls.WithLabelValues(name, op, result(err)).Inc()
+}
+
+// awsCall counts the requests of one AWS operation: each throttled attempt
+// as "throttled", the last by its result.
+func (m *metrics) awsCall(c aws.Call) {
+	op := c.Service + " " + c.Operation
+	if c.Throttled > 0 {
+		m.providerCalls.WithLabelValues("aws", op, "throttled").Add(float64(c.Throttled))
+	}
+	if extra := c.Attempts - c.Throttled - 1; extra > 0 {
+		m.providerCalls.WithLabelValues("aws", op, "retried").Add(float64(extra))
+	}
+	m.providerCalls.WithLabelValues("aws", op, result(c.Err)).Inc()
 }
 
 func (m *metrics) observeReconcile(d time.Duration, err error) {

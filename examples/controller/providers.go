@@ -9,10 +9,13 @@ import (
 
 // registry returns the providers this controller serves. An embedding
 // operator lists only the providers it needs, and links only those.
-func registry() (*provider.Registry, error) {
+func registry(m *metrics) (*provider.Registry, error) {
 	return provider.NewRegistry(
 		fake.New(),
 		vault.New(),
-		aws.New(),
+		aws.New(aws.WithCallObserver(func(c aws.Call) {
+			// Each AWS request, retries included, so throttling shows.
+			m.awsCall(c)
+		})),
 	)
 }

@@ -30,7 +30,7 @@ func renderCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		defer f.Close()
 		in = f
 	}
-	reg, err := registry()
+	reg, err := registry(newMetrics(nil))
 	if err != nil {
 		return err
 	}

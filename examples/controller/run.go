@@ -93,13 +93,13 @@ func runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	reg, err := registry()
-	if err != nil {
-		return err
-	}
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(promReg)
+	reg, err := registry(m)
+	if err != nil {
+		return err
+	}
 	c := NewController(Config{
 		Kube:      kube,
 		CRD:       crd,
