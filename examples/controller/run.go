@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/leaderelection"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/secretsync/secretsync/reconcile"
+	"github.com/secretsync/secretsync/rollout"
 )
 
 type runOptions struct {
@@ -36,6 +38,8 @@ type runOptions struct {
 	qps               float64
 	burst             int
 	denyUnconditioned bool
+	rollout           bool
+	rolloutCoalesce   time.Duration
 }
 
 func parseRunFlags(args []string) (*runOptions, error) {
@@ -52,6 +56,8 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.Float64Var(&o.qps, "kube-api-qps", 200, "queries per second to the apiserver")
 	fs.IntVar(&o.burst, "kube-api-burst", 400, "burst of queries to the apiserver")
 	fs.BoolVar(&o.denyUnconditioned, "deny-unconditioned-cluster-stores", false, "a ClusterSecretStore without conditions admits no namespace")
+	fs.BoolVar(&o.rollout, "rollout", false, "restart Deployments, StatefulSets and DaemonSets annotated "+rollout.AnnotationRestartOnSecretChange+" when the Secrets they read change")
+	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", DefaultRolloutCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	fs.Var(klogFlags.Lookup("v").Value, "v", "log verbosity")
@@ -109,6 +115,15 @@ func runCmd(ctx context.Context, args []string) error {
 		Workers:   o.workers,
 		Metrics:   m,
 	})
+	run := c.Run
+	if o.rollout {
+		meta, err := metadata.NewForConfig(cfg)
+		if err != nil {
+			return err
+		}
+		r := NewRolloutController(RolloutConfig{Kube: kube, Metadata: meta, Namespace: o.namespace, Coalesce: o.rolloutCoalesce, Metrics: m})
+		run = func(ctx context.Context) error { return runControllers(ctx, c.Run, r.Run) }
+	}
 
 	if o.metricsAddr != "" {
 		ln, err := net.Listen("tcp", o.metricsAddr)
@@ -122,7 +137,7 @@ func runCmd(ctx context.Context, args []string) error {
 	}
 
 	if !o.leaderElect {
-		return c.Run(ctx)
+		return run(ctx)
 	}
 	id, _ := os.Hostname()
 	id += "_" + string(uuid.NewUUID())
@@ -139,7 +154,7 @@ func runCmd(ctx context.Context, args []string) error {
 		RenewDeadline:   10 * time.Second,
 		RetryPeriod:     2 * time.Second,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) { runErr = c.Run(ctx) },
+			OnStartedLeading: func(ctx context.Context) { runErr = run(ctx) },
 			OnStoppedLeading: func() { logger.Info("Leadership lost", "identity", id) },
 			OnNewLeader: func(leader string) {
 				if leader != id {
