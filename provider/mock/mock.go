@@ -326,6 +326,44 @@ func (mr *MockCloserMockRecorder) Close(ctx any) *gomock.Call {
 	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Close", reflect.TypeOf((*MockCloser)(nil).Close), ctx)
 }
 
+// MockServiceAccountAnnotations is a mock of ServiceAccountAnnotations interface.
+type MockServiceAccountAnnotations struct {
+	ctrl     *gomock.Controller
+	recorder *MockServiceAccountAnnotationsMockRecorder
+}
+
+// MockServiceAccountAnnotationsMockRecorder is the mock recorder for MockServiceAccountAnnotations.
+type MockServiceAccountAnnotationsMockRecorder struct {
+	mock *MockServiceAccountAnnotations
+}
+
+// NewMockServiceAccountAnnotations creates a new mock instance.
+func NewMockServiceAccountAnnotations(ctrl *gomock.Controller) *MockServiceAccountAnnotations {
+	mock := &MockServiceAccountAnnotations{ctrl: ctrl}
+	mock.recorder = &MockServiceAccountAnnotationsMockRecorder{mock}
+	return mock
+}
+
+// EXPECT returns an object that allows the caller to indicate expected use.
+func (m *MockServiceAccountAnnotations) EXPECT() *MockServiceAccountAnnotationsMockRecorder {
+	return m.recorder
+}
+
+// ServiceAccountAnnotations mocks base method.
+func (m *MockServiceAccountAnnotations) ServiceAccountAnnotations(ctx context.Context, namespace, name string) (map[string]string, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "ServiceAccountAnnotations", ctx, namespace, name)
+	ret0, _ := ret[0].(map[string]string)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// ServiceAccountAnnotations indicates an expected call of ServiceAccountAnnotations.
+func (mr *MockServiceAccountAnnotationsMockRecorder) ServiceAccountAnnotations(ctx, namespace, name any) *gomock.Call {
+	mr.mock.ctrl.T.Helper()
+	return mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "ServiceAccountAnnotations", reflect.TypeOf((*MockServiceAccountAnnotations)(nil).ServiceAccountAnnotations), ctx, namespace, name)
+}
+
 // MockCredentials is a mock of Credentials interface.
 type MockCredentials struct {
 	ctrl     *gomock.Controller
