@@ -185,6 +185,17 @@ func NewController(cfg Config) *Controller {
 
 	c.informersSync = append(c.informersSync,
 		c.esInformer.HasSynced, c.storeInformer.HasSynced, c.cstoreInformer.HasSynced, secrets.Informer().HasSynced)
+	// Managed fields are most of a small object and nothing here reads
+	// them: do not cache them.
+	cached := []cache.SharedIndexInformer{c.esInformer, c.storeInformer, c.cstoreInformer, secrets.Informer()}
+	if cfg.Namespace == "" {
+		cached = append(cached, c.nsInformers.Core().V1().Namespaces().Informer())
+	}
+	for _, inf := range cached {
+		if err := inf.SetTransform(stripManagedFields); err != nil {
+			utilruntime.HandleError(err)
+		}
+	}
 
 	c.esInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
@@ -212,6 +223,15 @@ func NewController(cfg Config) *Controller {
 	c.recorder = c.broadcast.NewRecorder(scheme, corev1.EventSource{Component: "secretsync"})
 	c.clients = newClientCache(cfg.Registry, &kubeCredentials{kube: cfg.Kube}, cfg.Metrics)
 	return c
+}
+
+// stripManagedFields drops managedFields from objects before they are
+// cached. An update sent without them keeps the server's.
+func stripManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
 
 func indexByStore(obj any) ([]string, error) {
