@@ -97,12 +97,14 @@ type Env struct {
 func BinDir() (string, bool) {
 	dir := os.Getenv(BinDirEnv)
 	if dir == "" {
-		dir = filepath.Join(cacheRoot(), filepath.FromSlash(cacheSubdir))
+		dir = filepath.Join(CacheRoot(), filepath.FromSlash(cacheSubdir))
 	}
 	return dir, hasBinaries(dir)
 }
 
-func cacheRoot() string {
+// CacheRoot is the directory the hack/ scripts cache builds in:
+// ${SECRETSYNC_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/secretsync}.
+func CacheRoot() string {
 	if root := os.Getenv("SECRETSYNC_CACHE"); root != "" {
 		return root
 	}

@@ -33,6 +33,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/secretsync/secretsync/internal/testenv"
 )
 
 // Version is the Vault release hack/vault.sh builds.
@@ -50,7 +52,7 @@ var ErrNoBinary = errors.New("vault binary not found")
 func Bin() (string, bool) {
 	bin := os.Getenv(BinEnv)
 	if bin == "" {
-		bin = filepath.Join(cacheRoot(), "vault", Version, "vault")
+		bin = filepath.Join(testenv.CacheRoot(), "vault", Version, "vault")
 	}
 	return bin, isExecutable(bin)
 }
@@ -58,19 +60,6 @@ func Bin() (string, bool) {
 func isExecutable(path string) bool {
 	info, err := os.Stat(path)
 	return err == nil && info.Mode().IsRegular() && info.Mode().Perm()&0o111 != 0
-}
-
-func cacheRoot() string {
-	if root := os.Getenv("SECRETSYNC_CACHE"); root != "" {
-		return root
-	}
-	// Not os.UserCacheDir: on macOS that is ~/Library/Caches, and the
-	// script uses ~/.cache everywhere.
-	if xdg := os.Getenv("XDG_CACHE_HOME"); xdg != "" {
-		return filepath.Join(xdg, "secretsync")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "secretsync")
 }
 
 // Options configure a server. The zero Options serve plain HTTP.
