@@ -59,6 +59,7 @@ type ExternalSecretSpec struct {
 	// RefreshInterval is how often values are read again, as a Go duration
 	// ("1h", "10m30s"). Zero means read once. Defaults to 1h.
 	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="refreshInterval must be a Go duration of zero or more, such as 1h or 10m30s"
 	// +optional
 	RefreshInterval *metav1.Duration `json:"refreshInterval,omitempty"`
 

@@ -776,10 +776,28 @@ func TestE2EInvalidSpecsAreRejected(t *testing.T) {
 		"a dataFrom entry with nothing": {es("  dataFrom:\n  - rewrite: [{regexp: {source: a, target: b}}]\n"), "set extract or find"},
 		"a rewrite with regexp and transform": {es("  dataFrom:\n  - extract: {key: a}\n    rewrite: [{regexp: {source: a, target: b}, transform: {template: x}}]\n"),
 			"set exactly one of regexp or transform"},
-		"a bad refreshPolicy":         {es("  refreshPolicy: Hourly\n" + data), "Unsupported value"},
-		"a store with no provider":    {store("    {}\n"), "set exactly one provider"},
-		"a store with two providers":  {store("    fake: {data: []}\n    vault: {server: https://v}\n"), "set exactly one provider"},
-		"an unknown vault KV version": {store("    vault: {server: https://v, version: v3}\n"), "Unsupported value"},
+		"a bad refreshPolicy":                      {es("  refreshPolicy: Hourly\n" + data), "Unsupported value"},
+		"a store with no provider":                 {store("    {}\n"), "set exactly one provider"},
+		"a store with two providers":               {store("    fake: {data: []}\n    vault: {server: https://v}\n"), "set exactly one provider"},
+		"an unknown vault KV version":              {store("    vault: {server: https://v, version: v3}\n"), "Unsupported value"},
+		"a refreshInterval that is not a duration": {es("  refreshInterval: 1 hour\n" + data), "spec.refreshInterval"},
+		"a negative refreshInterval":               {es("  refreshInterval: -5m\n" + data), "spec.refreshInterval"},
+		"a store kind that is not a store":         {es("  secretStoreRef: {name: s, kind: Vault}\n" + data), "Unsupported value"},
+		"an unknown decodingStrategy": {es("  data:\n  - secretKey: k\n    remoteRef: {key: r, decodingStrategy: Rot13}\n"),
+			"Unsupported value"},
+		"a rewrite regexp without source": {es("  dataFrom:\n  - extract: {key: a}\n    rewrite: [{regexp: {target: b}}]\n"), "source"},
+		"a templateFrom item without key": {es("  target:\n    template:\n      templateFrom:\n      - configMap: {name: c, items: [{templateAs: Values}]}\n" + data),
+			"key"},
+		"an unknown AWS service": {store("    aws: {service: S3, region: us-east-1}\n"), "Unsupported value"},
+		"a condition with an invalid namespace": {"apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: bad-" + ns + "}\nspec:\n  conditions: [{namespaces: [Bad_NS]}]\n  provider:\n    fake: {data: []}\n",
+			"spec.conditions[0].namespaces[0]"},
+	}
+	// What is valid stays valid: refreshInterval 0 (sync once) and the
+	// forms ESO's documentation uses.
+	for i, interval := range []string{`"0"`, "0s", "1h", "10m30s", "1.5h", "500ms"} {
+		if err := h.applier.Apply(context.Background(), []byte(strings.Replace(es("  refreshInterval: "+interval+"\n"+data), "name: bad", fmt.Sprintf("name: ok-%d", i), 1))); err != nil {
+			t.Errorf("refreshInterval %s: %v", interval, err)
+		}
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
