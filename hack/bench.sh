@@ -25,4 +25,5 @@ echo "==> uptime: $(uptime)" >&2
 
 # exec, so a Ctrl-C or SIGTERM reaches the bench itself, which stops the
 # controller, kube-apiserver and etcd before it exits.
-exec "${out}/bench" -bin-dir "${bin_dir}" -controller "${out}/controller" -repo "${repo_root}" "$@"
+commit="$(git describe --always --dirty 2>/dev/null || echo unknown)"
+exec "${out}/bench" -bin-dir "${bin_dir}" -controller "${out}/controller" -repo "${repo_root}" -commit "${commit}" "$@"

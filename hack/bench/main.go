@@ -6,10 +6,11 @@
 // plane and reports:
 //
 //   - (f) the raw ceiling: client-go creating N Secrets, no client-side
-//     rate limit, at several concurrencies;
+//     rate limit, at several concurrencies; and, for the floor of a first
+//     sync, creating N ExternalSecrets and writing each one's status once;
 //   - (a) the first sync: creating N ExternalSecrets to every target
 //     Secret holding the right data, seen by a watch, per ExternalSecret
-//     and in all, and as a ratio to the best ceiling;
+//     and in all, and as a ratio to the best Secret ceiling;
 //   - (b) the controller's CPU per refresh period, peak RSS and Go heap;
 //   - (c) provider reads per refresh period, for three ways of reading keys;
 //   - (d) apiserver writes per refresh period when nothing changed, from
@@ -21,20 +22,18 @@
 // process under the ServiceAccount identity the shipped RBAC binds. Its
 // provider is the fake store, whose values live in SecretStore specs.
 //
-// hack/bench.sh builds the binaries and runs it; see there. It is Linux
-// only: it reads the controller's peak RSS from /proc.
+// Every process's CPU time comes from /proc, so a table shows where the
+// machine's time went. hack/bench.sh builds the binaries and runs it; see
+// there. It is Linux only.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,6 +44,7 @@ import (
 
 type options struct {
 	binDir, controller, repo, out string
+	commit                        string
 	n, unrelated, rotate, workers int
 	layouts, ceiling              []int
 	refresh, wait, timeout        time.Duration
@@ -58,6 +58,7 @@ func main() {
 	flag.StringVar(&o.binDir, "bin-dir", "", "directory holding kube-apiserver and etcd (hack/controlplane.sh prints it)")
 	flag.StringVar(&o.controller, "controller", "", "the controller binary (go build ./examples/controller)")
 	flag.StringVar(&o.repo, "repo", ".", "repository root, for config/")
+	flag.StringVar(&o.commit, "commit", "", "the commit the controller was built from, for the record")
 	flag.StringVar(&o.out, "out", "bench/results", "directory for the JSON results; empty writes none")
 	flag.IntVar(&o.n, "n", 1000, "ExternalSecrets")
 	flag.StringVar(&layouts, "layouts", "1,100", "namespaces to spread them over, one layout each")
@@ -104,119 +105,6 @@ func ints(s string) ([]int, error) {
 	return out, nil
 }
 
-// report is what one run measured; it is written as JSON.
-type report struct {
-	Date            string         `json:"date"`
-	Machine         machine        `json:"machine"`
-	N               int            `json:"n"`
-	Unrelated       int            `json:"unrelated_secrets"`
-	UnrelatedBytes  int            `json:"unrelated_secret_bytes"`
-	RefreshInterval string         `json:"refresh_interval"`
-	ControllerArgs  []string       `json:"controller_args"`
-	Layouts         []layoutResult `json:"layouts"`
-}
-
-type machine struct {
-	CPUs        int    `json:"cpus"`
-	CPUModel    string `json:"cpu_model"`
-	MemoryBytes int64  `json:"memory_bytes"`
-	GoVersion   string `json:"go_version"`
-	Kernel      string `json:"kernel"`
-	LoadStart   string `json:"loadavg_start"`
-	LoadEnd     string `json:"loadavg_end"`
-}
-
-type layoutResult struct {
-	Namespaces int             `json:"namespaces"`
-	Stores     int             `json:"stores"`
-	Ceiling    []ceilingResult `json:"ceiling"`
-	// ESCeiling is creating the ExternalSecrets alone, which (a) includes;
-	// StatusCeiling is then writing their status, once each, as a first
-	// sync does.
-	ESCeiling     ceilingResult `json:"externalsecret_create_ceiling"`
-	StatusCeiling ceilingResult `json:"externalsecret_status_ceiling"`
-	FirstSync     firstSync     `json:"first_sync"`
-	Steady        []steady      `json:"steady"`
-	Rotation      rotation      `json:"rotation"`
-	Memory        memory        `json:"memory"`
-}
-
-type ceilingResult struct {
-	Concurrency int      `json:"concurrency"`
-	Seconds     float64  `json:"seconds"`
-	PerSecond   float64  `json:"per_second"`
-	CPU         cpuTimes `json:"cpu_seconds"`
-}
-
-type firstSync struct {
-	CreateSeconds     float64  `json:"create_seconds"`
-	TotalSeconds      float64  `json:"total_seconds"`
-	PerExternalSecret latency  `json:"per_externalsecret"`
-	Missing           int      `json:"missing"`
-	RatioToCeiling    float64  `json:"ratio_to_best_ceiling"`
-	CPU               cpuTimes `json:"cpu_seconds"`
-	Controller        counts   `json:"controller"`
-	// Events is how many Events about ExternalSecrets the cluster held
-	// when the last Secret was right.
-	Events int `json:"events"`
-}
-
-// counts are what the controller's counters rose by over an interval.
-type counts struct {
-	Reconciles   float64 `json:"reconciles"`
-	SecretWrites float64 `json:"secret_writes"`
-	SyncErrors   float64 `json:"sync_errors"`
-}
-
-func (c counts) String() string {
-	return fmt.Sprintf("%.0f / %.0f / %.0f", c.Reconciles, c.SecretWrites, c.SyncErrors)
-}
-
-func countsBetween(m0, m1 samples) counts {
-	d := func(name string, labels ...string) float64 { return m1.sum(name, labels...) - m0.sum(name, labels...) }
-	return counts{
-		Reconciles:   d("secretsync_reconcile_duration_seconds_count"),
-		SecretWrites: d("secretsync_secret_writes_total"),
-		SyncErrors:   d("secretsync_reconcile_duration_seconds_count", `result="error"`),
-	}
-}
-
-type steady struct {
-	Variant      string `json:"variant"`
-	DistinctKeys int    `json:"distinct_remote_keys"`
-	// Resync is how long rewriting every ExternalSecret's spec for this
-	// variant took to show in the Secrets; zero for the first variant.
-	ResyncSeconds  float64        `json:"resync_seconds,omitempty"`
-	Resync         *latency       `json:"resync_per_externalsecret,omitempty"`
-	ResyncMissing  int            `json:"resync_missing,omitempty"`
-	ResyncCounts   *counts        `json:"resync_controller,omitempty"`
-	ProviderCalls  float64        `json:"provider_calls_per_period"`
-	Writes         map[string]int `json:"apiserver_writes_per_period"`
-	CPU            cpuTimes       `json:"cpu_seconds_per_period"`
-	RSSBytes       float64        `json:"controller_rss_bytes"`
-	HeapAllocBytes float64        `json:"controller_heap_alloc_bytes"`
-	// HeapGoalBytes is the heap size at which the next GC starts: twice the
-	// live heap after the last GC, at the default GOGC=100.
-	HeapGoalBytes float64 `json:"controller_heap_goal_bytes"`
-}
-
-type rotation struct {
-	Keys    int `json:"keys"`
-	Missing int `json:"missing"`
-	latency
-	// ProviderCalls are the reads from the store updates until the last
-	// rotated Secret was right: a fake store's values live in its spec,
-	// and a spec change makes every ExternalSecret of the store read again.
-	ProviderCalls float64 `json:"provider_calls"`
-}
-
-type memory struct {
-	IdleRSSBytes      float64 `json:"idle_rss_bytes"`
-	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
-	PeakRSSEndBytes   int64   `json:"peak_rss_bytes_after_variants"`
-	MaxHeapAllocBytes float64 `json:"max_heap_alloc_bytes"`
-}
-
 const unrelatedSize = 100 << 10
 
 // The identity the shipped RBAC binds to the controller.
@@ -229,6 +117,7 @@ var writeResources = []string{"secrets", "externalsecrets", "externalsecrets/sta
 func run(ctx context.Context, o options) error {
 	rep := &report{
 		Date:            time.Now().Format("2006-01-02"),
+		Commit:          o.commit,
 		Machine:         describeMachine(),
 		N:               o.n,
 		Unrelated:       o.unrelated,
@@ -333,92 +222,23 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 		return res, err
 	}
 
-	logf("(a) creating %d ExternalSecrets and waiting for their Secrets", o.n)
-	cpu := sampleCPU()
-	start := time.Now()
-	if err := c.createExternalSecrets(ctx, variants[0], t, o.workers); err != nil {
+	r := &layoutRun{o: o, c: c, ctrl: ctrl, t: t}
+	if res.FirstSync, err = r.firstSync(ctx); err != nil {
 		return res, err
 	}
-	res.FirstSync.CreateSeconds = time.Since(start).Seconds()
-	took, last, missing, err := t.wait(ctx, o.wait, "first sync")
-	if err != nil {
-		return res, err
-	}
-	fs := &res.FirstSync
-	fs.TotalSeconds, fs.PerExternalSecret, fs.Missing = last.Sub(start).Seconds(), summarise(took), missing
-	fs.RatioToCeiling = last.Sub(start).Seconds() / best
-	fs.CPU = sampleCPU().since(cpu)
-	m1, err := ctrl.scrape()
-	if err != nil {
-		return res, err
-	}
-	fs.Controller = countsBetween(m, m1)
-	if fs.Events, err = c.events(ctx); err != nil {
-		return res, err
-	}
-	if err := ctrl.exited(); err != nil {
-		return res, err
-	}
-
+	res.FirstSync.RatioToCeiling = res.FirstSync.TotalSeconds / best
 	for i, v := range variants {
-		s := steady{Variant: v.name, DistinctKeys: v.distinctKeys(o.n)}
-		if i > 0 {
-			logf("switching every ExternalSecret to %q", v.name)
-			m0, err := ctrl.scrape()
-			if err != nil {
-				return res, err
-			}
-			start := time.Now()
-			if err := c.switchVariant(ctx, v, t, o.workers); err != nil {
-				return res, err
-			}
-			took, last, missing, err := t.wait(ctx, o.wait, "resync")
-			if err != nil {
-				return res, err
-			}
-			m1, err := ctrl.scrape()
-			if err != nil {
-				return res, err
-			}
-			l, n := summarise(took), countsBetween(m0, m1)
-			s.ResyncSeconds, s.Resync, s.ResyncMissing, s.ResyncCounts = last.Sub(start).Seconds(), &l, missing, &n
-		}
-		if err := measureSteady(ctx, o, c, ctrl, &s); err != nil {
+		s, err := r.steady(ctx, v, i > 0)
+		if err != nil {
 			return res, err
 		}
 		res.Steady = append(res.Steady, s)
 		if i > 0 {
 			continue
 		}
-
-		logf("(e) rotating %d remote keys", o.rotate)
-		var keys []int
-		for j := range o.rotate {
-			keys = append(keys, j*(o.n/o.rotate))
-		}
-		c.rotate(keys)
-		m0, err := ctrl.scrape()
-		if err != nil {
+		if res.Rotation, err = r.rotation(ctx, v); err != nil {
 			return res, err
 		}
-		start := time.Now()
-		for _, k := range keys {
-			t.expect(c.namespace(k), c.name(k), v.want(c, k), start)
-		}
-		if err := c.updateStores(ctx, keys); err != nil {
-			return res, err
-		}
-		took, _, missing, err := t.wait(ctx, 2*o.refresh+time.Minute, "rotation")
-		if err != nil {
-			return res, err
-		}
-		m1, err := ctrl.scrape()
-		if err != nil {
-			return res, err
-		}
-		calls := `operation="GetSecret"`
-		res.Rotation = rotation{Keys: len(keys), Missing: missing, latency: summarise(took),
-			ProviderCalls: m1.sum("secretsync_provider_calls_total", calls) - m0.sum("secretsync_provider_calls_total", calls)}
 		if res.Memory.PeakRSSBytes, err = ctrl.peakRSS(); err != nil {
 			return res, err
 		}
@@ -428,56 +248,166 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 	return res, err
 }
 
-// measureSteady waits for every ExternalSecret to be synced, then measures
-// one refresh period in which nothing changes.
-func measureSteady(ctx context.Context, o options, c *cluster, ctrl *controller, s *steady) error {
-	deadline := time.Now().Add(o.wait)
-	for {
-		n, err := c.unsynced(ctx)
+// layoutRun is one layout with the controller running and the Secrets
+// watched.
+type layoutRun struct {
+	o    options
+	c    *cluster
+	ctrl *controller
+	t    *tracker
+}
+
+// firstSync creates the ExternalSecrets, reading the first variant, and
+// waits for their Secrets.
+func (r *layoutRun) firstSync(ctx context.Context) (fs firstSync, err error) {
+	logf("(a) creating %d ExternalSecrets and waiting for their Secrets", r.o.n)
+	m0, err := r.ctrl.scrape()
+	if err != nil {
+		return fs, err
+	}
+	cpu := sampleCPU()
+	start := time.Now()
+	if err := r.c.createExternalSecrets(ctx, variants[0], r.t, r.o.workers); err != nil {
+		return fs, err
+	}
+	fs.CreateSeconds = time.Since(start).Seconds()
+	took, last, missing, err := r.t.wait(ctx, r.o.wait, "first sync")
+	if err != nil {
+		return fs, err
+	}
+	fs.TotalSeconds, fs.PerExternalSecret, fs.Missing = last.Sub(start).Seconds(), summarise(took), missing
+	fs.CPU = sampleCPU().since(cpu)
+	m1, err := r.ctrl.scrape()
+	if err != nil {
+		return fs, err
+	}
+	fs.Controller = countsBetween(m0, m1)
+	if fs.Events, err = r.c.events(ctx); err != nil {
+		return fs, err
+	}
+	return fs, r.ctrl.exited()
+}
+
+// steady switches every ExternalSecret to variant v if resync is set,
+// waits for them all to be synced, and then measures one refresh period
+// in which nothing changes.
+func (r *layoutRun) steady(ctx context.Context, v variant, resync bool) (s steady, err error) {
+	s = steady{Variant: v.name, DistinctKeys: v.distinctKeys(r.o.n)}
+	if resync {
+		logf("switching every ExternalSecret to %q", v.name)
+		m0, err := r.ctrl.scrape()
 		if err != nil {
-			return err
+			return s, err
 		}
-		if n == 0 {
+		start := time.Now()
+		if err := r.c.switchVariant(ctx, v, r.t, r.o.workers); err != nil {
+			return s, err
+		}
+		took, last, missing, err := r.t.wait(ctx, r.o.wait, "resync")
+		if err != nil {
+			return s, err
+		}
+		m1, err := r.ctrl.scrape()
+		if err != nil {
+			return s, err
+		}
+		l, n := summarise(took), countsBetween(m0, m1)
+		s.ResyncSeconds, s.Resync, s.ResyncMissing, s.ResyncCounts = last.Sub(start).Seconds(), &l, missing, &n
+	}
+
+	// Nothing changes once every ExternalSecret's status says it is synced
+	// and the Events the syncs sent are all written, which takes a while
+	// after a burst.
+	settle := time.Now()
+	events0 := -1
+	for {
+		n, err := r.c.unsynced(ctx)
+		if err != nil {
+			return s, err
+		}
+		events, err := r.c.events(ctx)
+		if err != nil {
+			return s, err
+		}
+		if n == 0 && events == events0 {
 			break
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d ExternalSecrets not synced after %v", n, o.wait)
+		events0 = events
+		if time.Since(settle) > r.o.wait {
+			return s, fmt.Errorf("not settled after %v: %d ExternalSecrets not synced, Events still being written", r.o.wait, n)
 		}
-		if err := sleep(ctx, 2*time.Second); err != nil {
-			return err
+		if err := sleep(ctx, 5*time.Second); err != nil {
+			return s, err
 		}
 	}
-	// Status writes land a moment after the Secrets do.
-	if err := sleep(ctx, 2*time.Second); err != nil {
-		return err
-	}
-	logf("(b, c, d) measuring one %v refresh period: %s", o.refresh, s.Variant)
-	m0, err := ctrl.scrape()
+	s.SettleSeconds = time.Since(settle).Seconds()
+
+	logf("(b, c, d) measuring one %v refresh period: %s", r.o.refresh, v.name)
+	m0, err := r.ctrl.scrape()
 	if err != nil {
-		return err
+		return s, err
 	}
 	cpu := sampleCPU()
 	t0 := time.Now()
-	if err := sleep(ctx, o.refresh); err != nil {
-		return err
+	if err := sleep(ctx, r.o.refresh); err != nil {
+		return s, err
 	}
-	m1, err := ctrl.scrape()
+	m1, err := r.ctrl.scrape()
 	if err != nil {
-		return err
+		return s, err
 	}
 	s.CPU = sampleCPU().since(cpu)
 	s.Writes = map[string]int{}
-	for _, r := range writeResources {
-		if s.Writes[r], err = c.env.CountWrites(r, "", t0); err != nil {
-			return err
+	for _, res := range writeResources {
+		if s.Writes[res], err = r.c.env.CountWrites(res, "", t0); err != nil {
+			return s, err
 		}
 	}
-	calls := `operation="GetSecret"`
-	s.ProviderCalls = m1.sum("secretsync_provider_calls_total", calls) - m0.sum("secretsync_provider_calls_total", calls)
+	events1, err := r.c.events(ctx)
+	if err != nil {
+		return s, err
+	}
+	s.Events = events1 - events0
+	s.ProviderCalls = providerCalls(m1) - providerCalls(m0)
 	s.RSSBytes = m1.sum("process_resident_memory_bytes")
 	s.HeapAllocBytes = m1.sum("go_memstats_heap_alloc_bytes")
 	s.HeapGoalBytes = m1.sum("go_memstats_next_gc_bytes")
-	return ctrl.exited()
+	return s, r.ctrl.exited()
+}
+
+// rotation gives o.rotate remote keys, spread over the stores, new values
+// and times their Secrets following. The ExternalSecrets read variant v.
+func (r *layoutRun) rotation(ctx context.Context, v variant) (rotation, error) {
+	logf("(e) rotating %d remote keys", r.o.rotate)
+	var keys []int
+	for j := range r.o.rotate {
+		keys = append(keys, j*(r.o.n/r.o.rotate))
+	}
+	r.c.rotate(keys)
+	m0, err := r.ctrl.scrape()
+	if err != nil {
+		return rotation{}, err
+	}
+	start := time.Now()
+	for _, k := range keys {
+		r.t.expect(r.c.namespace(k), r.c.name(k), v.want(r.c, k), start)
+	}
+	if err := r.c.updateStores(ctx, keys); err != nil {
+		return rotation{}, err
+	}
+	took, _, missing, err := r.t.wait(ctx, 2*r.o.refresh+time.Minute, "rotation")
+	if err != nil {
+		return rotation{}, err
+	}
+	m1, err := r.ctrl.scrape()
+	if err != nil {
+		return rotation{}, err
+	}
+	return rotation{Keys: len(keys), Missing: missing, latency: summarise(took), ProviderCalls: providerCalls(m1) - providerCalls(m0)}, nil
+}
+
+func providerCalls(m samples) float64 {
+	return m.sum("secretsync_provider_calls_total", `operation="GetSecret"`)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -493,113 +423,4 @@ var started = time.Now()
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, args...))
-}
-
-func write(dir string, rep *report) error {
-	if dir == "" {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	data, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, fmt.Sprintf("%s-%d.json", rep.Date, rep.N))
-	logf("writing %s", path)
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-func describeMachine() machine {
-	m := machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadStart: loadavg()}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPUModel = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		var kb int64
-		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
-			m.MemoryBytes = kb << 10
-		}
-	}
-	return m
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
-}
-
-func printTables(w io.Writer, r *report) {
-	mib := func(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
-	layout := func(l layoutResult) string {
-		if l.Namespaces == 1 {
-			return "1 namespace"
-		}
-		return fmt.Sprintf("%d namespaces", l.Namespaces)
-	}
-	fmt.Fprintf(w, "\nN = %d ExternalSecrets, refreshInterval %s, %d unrelated %d KiB Secrets; %d CPUs, load %s -> %s\n",
-		r.N, r.RefreshInterval, r.Unrelated, r.UnrelatedBytes>>10, r.Machine.CPUs, r.Machine.LoadStart, r.Machine.LoadEnd)
-
-	fmt.Fprintf(w, "\n(f) ceiling: writing %d objects with client-go, no client-side rate limit, no controller running\n\n", r.N)
-	fmt.Fprintln(w, "| layout | objects | concurrency | time | per second | CPU s: apiserver / etcd / controller / bench |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
-	for _, l := range r.Layouts {
-		for _, c := range l.Ceiling {
-			fmt.Fprintf(w, "| %s | Secrets | %d | %.2fs | %.0f | %s |\n", layout(l), c.Concurrency, c.Seconds, c.PerSecond, c.CPU)
-		}
-		c := l.ESCeiling
-		fmt.Fprintf(w, "| %s | ExternalSecrets | %d | %.2fs | %.0f | %s |\n", layout(l), c.Concurrency, c.Seconds, c.PerSecond, c.CPU)
-		c = l.StatusCeiling
-		fmt.Fprintf(w, "| %s | ExternalSecret status updates | %d | %.2fs | %.0f | %s |\n", layout(l), c.Concurrency, c.Seconds, c.PerSecond, c.CPU)
-	}
-
-	fmt.Fprintf(w, "\n(a) first sync: creating %d ExternalSecrets until every Secret holds the right data\n\n", r.N)
-	fmt.Fprintln(w, "| layout | create ESs | all Secrets right | per ES p50 | p99 | max | missing | ratio to best Secret ceiling | CPU s: apiserver / etcd / controller / bench | controller: reconciles / Secret writes / errors | Events |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, l := range r.Layouts {
-		f := l.FirstSync
-		fmt.Fprintf(w, "| %s | %.1fs | %.1fs | %.2fs | %.2fs | %.2fs | %d | %.2f× | %s | %s | %d |\n",
-			layout(l), f.CreateSeconds, f.TotalSeconds, f.PerExternalSecret.P50, f.PerExternalSecret.P99, f.PerExternalSecret.Max,
-			f.Missing, f.RatioToCeiling, f.CPU, f.Controller, f.Events)
-	}
-
-	fmt.Fprintf(w, "\n(b, c, d) one refresh period (%s) in steady state, nothing changing\n\n", r.RefreshInterval)
-	fmt.Fprintln(w, "| layout | variant | resync after spec change | distinct keys | provider calls | writes: secrets / ES / ES status | CPU s: controller / apiserver | RSS | heap / GC goal |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
-	for _, l := range r.Layouts {
-		for _, s := range l.Steady {
-			resync := "-"
-			if s.Resync != nil {
-				resync = fmt.Sprintf("%.1fs (p50 %.1fs, p99 %.1fs, %d missing; reconciles / Secret writes / errors %s)",
-					s.ResyncSeconds, s.Resync.P50, s.Resync.P99, s.ResyncMissing, s.ResyncCounts)
-			}
-			fmt.Fprintf(w, "| %s | %s | %s | %d | %.0f | %d / %d / %d | %.2f / %.2f | %s | %s / %s |\n",
-				layout(l), s.Variant, resync, s.DistinctKeys, s.ProviderCalls,
-				s.Writes["secrets"], s.Writes["externalsecrets"], s.Writes["externalsecrets/status"],
-				s.CPU["controller"], s.CPU["kube-apiserver"], mib(s.RSSBytes), mib(s.HeapAllocBytes), mib(s.HeapGoalBytes))
-		}
-	}
-
-	fmt.Fprintf(w, "\n(e) rotation and (b) memory\n\n")
-	fmt.Fprintln(w, "| layout | rotated keys | p50 | p99 | max | missing | provider calls | idle RSS | peak RSS (VmHWM) | peak RSS after variants | max heap |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, l := range r.Layouts {
-		ro, m := l.Rotation, l.Memory
-		fmt.Fprintf(w, "| %s | %d | %.1fs | %.1fs | %.1fs | %d | %.0f | %s | %s | %s | %s |\n",
-			layout(l), ro.Keys, ro.P50, ro.P99, ro.Max, ro.Missing, ro.ProviderCalls,
-			mib(m.IdleRSSBytes), mib(float64(m.PeakRSSBytes)), mib(float64(m.PeakRSSEndBytes)), mib(m.MaxHeapAllocBytes))
-	}
 }
