@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -48,8 +49,12 @@ type Config struct {
 	Workers int
 	// FirstSyncWorkers is how many ExternalSecrets not yet synced are
 	// reconciled at once, on a queue of their own, so new ExternalSecrets
-	// are not starved behind a backlog of refreshes.
+	// are not starved behind a backlog of refreshes. Twice Workers when
+	// zero.
 	FirstSyncWorkers int
+	// StatusWorkers is how many deferred first-sync statuses are written
+	// at once; a quarter of Workers, at least one, when zero.
+	StatusWorkers int
 	// Metrics records what the controller does; nil records nothing.
 	Metrics *metrics
 	// Now returns the time; time.Now when nil.
@@ -76,12 +81,15 @@ type Controller struct {
 
 	queue      workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	firstQueue workqueue.TypedRateLimitingInterface[cache.ObjectName]
-	storeQueue workqueue.TypedRateLimitingInterface[storeKey]
-	keyLocks   [64]sync.Mutex
-	reads      *reconcile.Cache
-	recorder   record.EventRecorder
-	broadcast  record.EventBroadcaster
-	clients    *clientCache
+	// statusQueue holds first syncs whose status write was deferred so
+	// that the Secrets of a burst are written first.
+	statusQueue workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	storeQueue  workqueue.TypedRateLimitingInterface[storeKey]
+	keyLocks    [64]sync.Mutex
+	reads       *reconcile.Cache
+	recorder    record.EventRecorder
+	broadcast   record.EventBroadcaster
+	clients     *clientCache
 
 	mu       sync.Mutex
 	lastRead map[cache.ObjectName]time.Time
@@ -93,6 +101,15 @@ type Controller struct {
 	// forceRead marks ExternalSecrets to read now, whatever their
 	// schedule: another reader of one of their remote secrets saw it change.
 	forceRead map[cache.ObjectName]bool
+	// pending holds the deferred statuses of statusQueue.
+	pending map[cache.ObjectName]pendingStatus
+}
+
+// pendingStatus is a status computed by a first sync and not yet written,
+// for the ExternalSecret at resourceVersion.
+type pendingStatus struct {
+	resourceVersion string
+	status          externalsecret.ExternalSecretStatus
 }
 
 // storeKey identifies a SecretStore (with namespace) or a
@@ -116,7 +133,10 @@ func NewController(cfg Config) *Controller {
 		cfg.Workers = 8
 	}
 	if cfg.FirstSyncWorkers <= 0 {
-		cfg.FirstSyncWorkers = cfg.Workers
+		cfg.FirstSyncWorkers = 2 * cfg.Workers
+	}
+	if cfg.StatusWorkers <= 0 {
+		cfg.StatusWorkers = max(1, cfg.Workers/4)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -133,6 +153,7 @@ func NewController(cfg Config) *Controller {
 		lastRead:  map[cache.ObjectName]time.Time{},
 		written:   map[cache.ObjectName]string{},
 		forceRead: map[cache.ObjectName]bool{},
+		pending:   map[cache.ObjectName]pendingStatus{},
 	}
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
@@ -141,6 +162,10 @@ func NewController(cfg Config) *Controller {
 	c.firstQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets-first-sync", MetricsProvider: cfg.Metrics},
+	)
+	c.statusQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets-status", MetricsProvider: cfg.Metrics},
 	)
 	c.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: c.remoteChanged})
 	c.storeQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
@@ -187,12 +212,20 @@ func NewController(cfg Config) *Controller {
 		c.esInformer.HasSynced, c.storeInformer.HasSynced, c.cstoreInformer.HasSynced, secrets.Informer().HasSynced)
 	// Managed fields are most of a small object and nothing here reads
 	// them: do not cache them.
-	cached := []cache.SharedIndexInformer{c.esInformer, c.storeInformer, c.cstoreInformer, secrets.Informer()}
+	cached := []cache.SharedIndexInformer{secrets.Informer()}
 	if cfg.Namespace == "" {
 		cached = append(cached, c.nsInformers.Core().V1().Namespaces().Informer())
 	}
 	for _, inf := range cached {
 		if err := inf.SetTransform(stripManagedFields); err != nil {
+			utilruntime.HandleError(err)
+		}
+	}
+	// kubectl apply keeps a copy of the whole object in an annotation, a
+	// second copy the controller never reads. It writes only the status of
+	// these, which leaves the annotation alone.
+	for _, inf := range []cache.SharedIndexInformer{c.esInformer, c.storeInformer, c.cstoreInformer} {
+		if err := inf.SetTransform(stripForStatusWrites); err != nil {
 			utilruntime.HandleError(err)
 		}
 	}
@@ -227,6 +260,23 @@ func NewController(cfg Config) *Controller {
 
 // stripManagedFields drops managedFields from objects before they are
 // cached. An update sent without them keeps the server's.
+// stripForStatusWrites is stripManagedFields, and drops kubectl's
+// last-applied-configuration annotation, for objects the controller writes
+// only the status subresource of.
+func stripForStatusWrites(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a != nil {
+			if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+				a = maps.Clone(a)
+				delete(a, corev1.LastAppliedConfigAnnotation)
+				m.SetAnnotations(a)
+			}
+		}
+	}
+	return obj, nil
+}
+
 func stripManagedFields(obj any) (any, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
@@ -331,6 +381,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
 	defer c.firstQueue.ShutDown()
+	defer c.statusQueue.ShutDown()
 	defer c.storeQueue.ShutDown()
 	logger := klog.FromContext(ctx)
 
@@ -353,7 +404,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.metrics.setReady(true)
 	defer c.metrics.setReady(false)
 
-	logger.Info("Starting workers", "refresh", c.cfg.Workers, "firstSync", c.cfg.FirstSyncWorkers)
+	logger.Info("Starting workers", "refresh", c.cfg.Workers, "firstSync", c.cfg.FirstSyncWorkers, "status", c.cfg.StatusWorkers)
 	var wg sync.WaitGroup
 	for q, n := range map[workqueue.TypedRateLimitingInterface[cache.ObjectName]]int{c.queue: c.cfg.Workers, c.firstQueue: c.cfg.FirstSyncWorkers} {
 		for i := 0; i < n; i++ {
@@ -367,6 +418,16 @@ func (c *Controller) Run(ctx context.Context) error {
 			}()
 		}
 	}
+	for i := 0; i < c.cfg.StatusWorkers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wait.UntilWithContext(ctx, func(ctx context.Context) {
+				for c.processStatus(ctx) {
+				}
+			}, time.Second)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -376,6 +437,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	logger.Info("Shutting down workers")
 	c.queue.ShutDown()
 	c.firstQueue.ShutDown()
+	c.statusQueue.ShutDown()
 	c.storeQueue.ShutDown()
 	wg.Wait()
 	c.clients.closeAll(context.WithoutCancel(ctx))
@@ -409,6 +471,7 @@ func (c *Controller) forget(obj any) {
 	delete(c.lastRead, name)
 	delete(c.written, name)
 	delete(c.forceRead, name)
+	delete(c.pending, name)
 	c.mu.Unlock()
 	c.queue.Add(name)
 }
@@ -473,7 +536,7 @@ func (c *Controller) processNext(ctx context.Context, queue workqueue.TypedRateL
 	ctx = klog.NewContext(ctx, logger)
 
 	start := c.now()
-	requeue, err := c.sync(ctx, name)
+	requeue, err := c.sync(ctx, name, queue == c.firstQueue)
 	c.metrics.observeReconcile(c.now().Sub(start), err)
 	switch {
 	case err != nil:
@@ -489,7 +552,9 @@ func (c *Controller) processNext(ctx context.Context, queue workqueue.TypedRateL
 }
 
 // sync reconciles one ExternalSecret and returns when to look at it again.
-func (c *Controller) sync(ctx context.Context, name cache.ObjectName) (time.Duration, error) {
+// A first sync (first) during a burst writes the Secret and leaves the
+// status to statusQueue.
+func (c *Controller) sync(ctx context.Context, name cache.ObjectName, first bool) (time.Duration, error) {
 	obj, exists, err := c.esInformer.GetIndexer().GetByKey(name.String())
 	if err != nil {
 		return 0, err
@@ -498,7 +563,7 @@ func (c *Controller) sync(ctx context.Context, name cache.ObjectName) (time.Dura
 		return 0, nil
 	}
 	es := obj.(*externalsecret.ExternalSecret)
-	if c.cacheBehind(name, es) {
+	if c.cacheBehind(name, es) || c.statusPending(name, es) {
 		return 0, nil
 	}
 
@@ -547,7 +612,15 @@ func (c *Controller) sync(ctx context.Context, name cache.ObjectName) (time.Dura
 	for _, e := range out.Events {
 		c.recorder.Event(es, e.Type, e.Reason, e.Message)
 	}
-	if out.StatusChanged {
+	switch {
+	case out.StatusChanged && first && out.Err == nil && c.firstQueue.Len() > 0:
+		// More first syncs wait: their Secrets, which workloads wait
+		// for, go before this status.
+		c.mu.Lock()
+		c.pending[name] = pendingStatus{resourceVersion: es.ResourceVersion, status: out.Status}
+		c.mu.Unlock()
+		c.statusQueue.Add(name)
+	case out.StatusChanged:
 		updated := es.DeepCopy()
 		updated.Status = out.Status
 		if err := c.crd.updateStatus(ctx, resExternalSecrets, es.Namespace, es.Name, updated, FieldManager); err != nil {
@@ -580,6 +653,96 @@ func (c *Controller) cacheBehind(name cache.ObjectName, es *externalsecret.Exter
 	}
 	delete(c.written, name)
 	return false
+}
+
+// statusPending reports whether es, as the cache shows it, has a deferred
+// status waiting in statusQueue; its write, not another sync, comes next.
+// A pending status for an older version of es is dropped: the change is
+// synced afresh.
+func (c *Controller) statusPending(name cache.ObjectName, es *externalsecret.ExternalSecret) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pending[name]
+	if !ok {
+		return false
+	}
+	if p.resourceVersion == es.ResourceVersion {
+		return true
+	}
+	delete(c.pending, name)
+	return false
+}
+
+// statusYield bounds how long a deferred status waits for the first syncs
+// queued behind it, so a long burst does not starve statuses.
+const statusYield = time.Second
+
+func (c *Controller) processStatus(ctx context.Context) bool {
+	name, shutdown := c.statusQueue.Get()
+	if shutdown {
+		return false
+	}
+	defer c.statusQueue.Done(name)
+	for deadline := time.Now().Add(statusYield); c.firstQueue.Len() > 0 && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	lock := &c.keyLocks[fnv32(name.String())%uint32(len(c.keyLocks))]
+	lock.Lock()
+	defer lock.Unlock()
+	if err := c.writePendingStatus(ctx, name); err != nil {
+		klog.FromContext(ctx).V(2).Info("Status write failed; retrying with backoff", "externalsecret", name.String(), "err", err)
+		c.statusQueue.AddRateLimited(name)
+		return true
+	}
+	c.statusQueue.Forget(name)
+	return true
+}
+
+// writePendingStatus writes the deferred status of name, unless the
+// ExternalSecret changed or went away since it was computed; then it is
+// synced afresh.
+func (c *Controller) writePendingStatus(ctx context.Context, name cache.ObjectName) error {
+	c.mu.Lock()
+	p, ok := c.pending[name]
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	obj, exists, err := c.esInformer.GetIndexer().GetByKey(name.String())
+	if err != nil {
+		return err
+	}
+	drop := func() {
+		c.mu.Lock()
+		delete(c.pending, name)
+		c.mu.Unlock()
+		c.firstQueue.Add(name)
+	}
+	if !exists || obj.(*externalsecret.ExternalSecret).ResourceVersion != p.resourceVersion {
+		drop()
+		return nil
+	}
+	es := obj.(*externalsecret.ExternalSecret)
+	updated := es.DeepCopy()
+	updated.Status = p.status
+	if err := c.crd.updateStatus(ctx, resExternalSecrets, es.Namespace, es.Name, updated, FieldManager); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			drop()
+			return nil
+		}
+		return fmt.Errorf("update status: %w", err)
+	}
+	c.mu.Lock()
+	delete(c.pending, name)
+	if updated.ResourceVersion != es.ResourceVersion {
+		c.written[name] = es.ResourceVersion
+	}
+	c.mu.Unlock()
+	return nil
 }
 
 // existingSecret returns the target Secret. Managed Secrets come from the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -31,6 +32,8 @@ type runOptions struct {
 	namespace         string
 	controllerClass   string
 	workers           int
+	firstSyncWorkers  int
+	profiling         bool
 	metricsAddr       string
 	leaderElect       bool
 	leaseNamespace    string
@@ -48,13 +51,15 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config when empty")
 	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace; all namespaces when empty")
 	fs.StringVar(&o.controllerClass, "controller-class", "", "serve only stores whose spec.controller equals this")
-	fs.IntVar(&o.workers, "workers", 16, "ExternalSecrets reconciled in parallel")
+	fs.IntVar(&o.workers, "workers", 16, "ExternalSecrets refreshed in parallel")
+	fs.IntVar(&o.firstSyncWorkers, "first-sync-workers", 0, "ExternalSecrets synced for the first time in parallel, on a queue of their own; twice --workers when 0")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz; empty disables them")
+	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles at /debug/pprof/ on --metrics-addr")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader on a Lease, so several replicas can run")
 	fs.StringVar(&o.leaseNamespace, "leader-election-namespace", defaultLeaseNamespace(), "namespace of the leader election Lease")
 	fs.StringVar(&o.leaseName, "leader-election-id", "secretsync-controller", "name of the leader election Lease")
-	fs.Float64Var(&o.qps, "kube-api-qps", 200, "queries per second to the apiserver")
-	fs.IntVar(&o.burst, "kube-api-burst", 400, "burst of queries to the apiserver")
+	fs.Float64Var(&o.qps, "kube-api-qps", 0, "queries per second to the apiserver; 0 sets no client-side limit: the workers bound the requests in flight and the apiserver's priority and fairness does the rest")
+	fs.IntVar(&o.burst, "kube-api-burst", 0, "burst of queries to the apiserver, with --kube-api-qps")
 	fs.BoolVar(&o.denyUnconditioned, "deny-unconditioned-cluster-stores", false, "a ClusterSecretStore without conditions admits no namespace")
 	fs.BoolVar(&o.rollout, "rollout", false, "restart Deployments, StatefulSets and DaemonSets annotated "+rollout.AnnotationRestartOnSecretChange+" when the Secrets they read change")
 	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", DefaultRolloutCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
@@ -91,6 +96,9 @@ func runCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+	if o.qps <= 0 {
+		cfg.QPS = -1 // client-go's "no rate limiter"
+	}
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -107,13 +115,14 @@ func runCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	c := NewController(Config{
-		Kube:      kube,
-		CRD:       crd,
-		Registry:  reg,
-		Namespace: o.namespace,
-		Store:     reconcile.StoreOptions{ControllerClass: o.controllerClass, DenyUnconditioned: o.denyUnconditioned},
-		Workers:   o.workers,
-		Metrics:   m,
+		Kube:             kube,
+		CRD:              crd,
+		Registry:         reg,
+		Namespace:        o.namespace,
+		Store:            reconcile.StoreOptions{ControllerClass: o.controllerClass, DenyUnconditioned: o.denyUnconditioned},
+		Workers:          o.workers,
+		FirstSyncWorkers: o.firstSyncWorkers,
+		Metrics:          m,
 	})
 	run := c.Run
 	if o.rollout {
@@ -131,7 +140,15 @@ func runCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("metrics: %w", err)
 		}
 		logger.Info("Serving metrics and probes", "addr", ln.Addr().String())
-		srv := &http.Server{Handler: m.handler(), ReadHeaderTimeout: 5 * time.Second}
+		handler := m.handler()
+		if o.profiling {
+			mux := http.NewServeMux()
+			mux.Handle("/", handler)
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			handler = mux
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
 		defer srv.Close()
 	}

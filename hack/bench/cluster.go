@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -388,6 +389,33 @@ func (c *cluster) externalSecret(v variant, i int) *externalsecret.ExternalSecre
 			Data:            v.data(c, i),
 		},
 	}
+}
+
+// reset deletes the ExternalSecrets and the Secrets they made.
+func (c *cluster) reset(ctx context.Context) error {
+	err := parallel(ctx, c.n, 32, func(ctx context.Context, i int) error {
+		err := c.crd.Delete().Namespace(c.namespace(i)).Resource("externalsecrets").Name(c.name(i)).Do(ctx).Error()
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		err = c.kube.CoreV1().Secrets(c.namespace(i)).Delete(ctx, c.name(i), metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	return err
+}
+
+// createWithoutController creates the ExternalSecrets for v, each
+// registered with t, and returns when the first create began.
+func (c *cluster) createWithoutController(ctx context.Context, v variant, t *tracker, workers int) (time.Time, error) {
+	start := time.Now()
+	return start, parallel(ctx, c.n, workers, func(ctx context.Context, i int) error {
+		es := c.externalSecret(v, i)
+		t.expect(es.Namespace, es.Name, v.want(c, i), start)
+		return c.crd.Post().Namespace(es.Namespace).Resource("externalsecrets").Body(es).Do(ctx).Error()
+	})
 }
 
 // switchVariant rewrites every ExternalSecret's spec.data for v.

@@ -59,6 +59,28 @@ func startController(bin, kubeconfig, logPath string, extra []string) (*controll
 	return c, nil
 }
 
+// saveHeapProfile writes the controller's heap profile, after a GC, to path.
+func (c *controller) saveHeapProfile(ctx context.Context, path string) error {
+	url := strings.TrimSuffix(c.metrics, "/metrics") + "/debug/pprof/heap?gc=1"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

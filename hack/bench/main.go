@@ -49,6 +49,7 @@ type options struct {
 	layouts, ceiling              []int
 	refresh, wait, timeout        time.Duration
 	keepLogs                      bool
+	heapProfile                   string
 	controllerArgs                []string
 }
 
@@ -70,9 +71,13 @@ func main() {
 	flag.DurationVar(&o.wait, "wait", 10*time.Minute, "longest wait for a sync, a rotation or the controller to settle")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Hour, "longest the whole run may take")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller's log, which is otherwise removed unless the run fails")
+	flag.StringVar(&o.heapProfile, "heap-profile", "", "save the controller's heap profile in steady state to this file (prefixed with the layout); it then runs with --profiling")
 	flag.StringVar(&ctrlArgs, "controller-args", "", "more flags for `controller run`, space-separated; none means its defaults")
 	flag.Parse()
 	o.controllerArgs = strings.Fields(ctrlArgs)
+	if o.heapProfile != "" {
+		o.controllerArgs = append(o.controllerArgs, "--profiling")
+	}
 	var err error
 	if o.layouts, err = ints(layouts); err == nil {
 		o.ceiling, err = ints(ceiling)
@@ -242,10 +247,69 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 		if res.Memory.PeakRSSBytes, err = ctrl.peakRSS(); err != nil {
 			return res, err
 		}
+		if o.heapProfile != "" {
+			path := filepath.Join(filepath.Dir(o.heapProfile), fmt.Sprintf("%dns-%s", namespaces, filepath.Base(o.heapProfile)))
+			if err := ctrl.saveHeapProfile(ctx, path); err != nil {
+				return res, err
+			}
+			logf("heap profile saved in %s", path)
+		}
 	}
 	res.Memory.MaxHeapAllocBytes = ctrl.maxHeapAlloc()
-	res.Memory.PeakRSSEndBytes, err = ctrl.peakRSS()
-	return res, err
+	if res.Memory.PeakRSSEndBytes, err = ctrl.peakRSS(); err != nil {
+		return res, err
+	}
+
+	// (a') The same ExternalSecrets exist and a controller starts: an
+	// install or a move from another operator, where nothing else competes
+	// with the controller's writes.
+	logf("(a') stopping the controller, removing the ExternalSecrets and Secrets, creating %d ExternalSecrets with no controller running", o.n)
+	ctrl.stop()
+	if err := c.reset(ctx); err != nil {
+		return res, err
+	}
+	start, err := c.createWithoutController(ctx, variants[0], t, o.workers)
+	if err != nil {
+		return res, err
+	}
+	logf("(a') starting a controller")
+	cpu := sampleCPU()
+	started := time.Now()
+	ctrl2, err := startController(o.controller, kubeconfig, filepath.Join(work, "controller-start.log"), o.controllerArgs)
+	if err != nil {
+		return res, err
+	}
+	defer ctrl2.stop()
+	took, last, missing, err := t.wait(ctx, o.wait, "controller start")
+	if err != nil {
+		return res, err
+	}
+	cs := &coldStart{Missing: missing, SecretsSeconds: last.Sub(started).Seconds()}
+	for i := range took {
+		// Timed from the controller's start, not the create.
+		took[i] = took[i] - started.Sub(start)
+	}
+	cs.PerExternalSecret = summarise(took)
+	cs.RatioToCeiling = cs.SecretsSeconds / best
+	for {
+		n, err := c.unsynced(ctx)
+		if err != nil {
+			return res, err
+		}
+		if n == 0 {
+			break
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return res, err
+		}
+	}
+	cs.StatusSeconds = time.Since(started).Seconds()
+	cs.CPU = sampleCPU().since(cpu)
+	if cs.PeakRSSBytes, err = ctrl2.peakRSS(); err != nil {
+		return res, err
+	}
+	res.ColdStart = cs
+	return res, ctrl2.exited()
 }
 
 // layoutRun is one layout with the controller running and the Secrets
