@@ -59,6 +59,14 @@ type Config struct {
 	Metrics *metrics
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
+	// RetryBackoff is how long an ExternalSecret waits before its first
+	// retry after a failed sync; each further failure in a row doubles
+	// the wait, up to MaxRetryBackoff. Each wait is drawn at random from
+	// its upper half. One second and five minutes when zero.
+	RetryBackoff, MaxRetryBackoff time.Duration
+	// FetchTimeout bounds the reads of one sync, so a store that hangs
+	// costs a worker no longer than this. 30 seconds when zero.
+	FetchTimeout time.Duration
 }
 
 // Controller syncs ExternalSecrets into Secrets. All decisions come from
@@ -141,6 +149,15 @@ func NewController(cfg Config) *Controller {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = time.Second
+	}
+	if cfg.MaxRetryBackoff <= 0 {
+		cfg.MaxRetryBackoff = 5 * time.Minute
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 30 * time.Second
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = newMetrics(nil)
 	}
@@ -155,19 +172,21 @@ func NewController(cfg Config) *Controller {
 		forceRead: map[cache.ObjectName]bool{},
 		pending:   map[cache.ObjectName]pendingStatus{},
 	}
+	// One count of failures per ExternalSecret, whichever queue it fails on.
+	retries := newRetryLimiter(cfg.RetryBackoff, cfg.MaxRetryBackoff)
 	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+		retries,
 		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets", MetricsProvider: cfg.Metrics},
 	)
 	c.firstQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+		retries,
 		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets-first-sync", MetricsProvider: cfg.Metrics},
 	)
 	c.statusQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets-status", MetricsProvider: cfg.Metrics},
 	)
-	c.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: c.remoteChanged})
+	c.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: c.remoteChanged, Shared: c.remoteShared})
 	c.storeQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[storeKey](),
 		workqueue.TypedRateLimitingQueueConfig[storeKey]{Name: "secretstores", MetricsProvider: cfg.Metrics},
@@ -351,6 +370,14 @@ func (c *Controller) remoteChanged(store string, ref provider.Ref, reader string
 		c.mu.Unlock()
 		c.refreshNow(name)
 	}
+}
+
+// remoteShared reports whether more than one ExternalSecret reads a remote
+// secret, so that the read cache holds only reads another can take.
+func (c *Controller) remoteShared(store string, ref provider.Ref) bool {
+	storeIdx, _, _ := strings.Cut(store, "#")
+	keys, err := c.esInformer.GetIndexer().IndexKeys(byRemoteKey, storeIdx+"|"+ref.Key)
+	return err != nil || len(keys) != 1
 }
 
 // refreshNow makes the next look at an ExternalSecret read its values.
@@ -595,7 +622,9 @@ func (c *Controller) sync(ctx context.Context, name cache.ObjectName, first bool
 	if storeErr != nil && es.Spec.SecretStoreRef.Name != "" {
 		in.StoreErr = storeErr
 	} else {
-		in.Fetched = reconcile.Fetch(ctx, es, &esClients{c: c, es: es})
+		fetchCtx, cancel := context.WithTimeout(ctx, c.cfg.FetchTimeout)
+		in.Fetched = reconcile.Fetch(fetchCtx, es, &esClients{c: c, es: es})
+		cancel()
 		if in.ConfigMaps, in.Secrets, err = c.templateSources(ctx, es); err != nil {
 			in.Fetched, in.StoreErr = nil, err
 		}
@@ -929,4 +958,50 @@ func fnv32(s string) uint32 {
 // managedSecrets lists the Secrets in the cache, for tests and metrics.
 func (c *Controller) managedSecrets() ([]*corev1.Secret, error) {
 	return c.secretLister.List(labels.Everything())
+}
+
+// retryLimiter spaces the retries of failed syncs: exponential per
+// ExternalSecret, capped, and jittered so that ExternalSecrets that failed
+// together, as in a store outage, do not retry together. Unlike client-go's
+// default it starts at seconds, not milliseconds, since a store that failed
+// rarely answers a few milliseconds later, and it has no overall rate
+// limit, which would make the last of many failed ExternalSecrets wait
+// far longer than the cap once the store is back.
+type retryLimiter struct {
+	base, max time.Duration
+
+	mu       sync.Mutex
+	failures map[cache.ObjectName]int
+}
+
+func newRetryLimiter(base, max time.Duration) *retryLimiter {
+	return &retryLimiter{base: base, max: max, failures: map[cache.ObjectName]int{}}
+}
+
+// When returns the wait before the next retry of item: at least half and
+// at most all of base·2^(failures so far), capped at max.
+func (r *retryLimiter) When(item cache.ObjectName) time.Duration {
+	r.mu.Lock()
+	n := r.failures[item]
+	r.failures[item] = n + 1
+	r.mu.Unlock()
+	d := r.max
+	if n < 32 {
+		if exp := r.base << n; exp > 0 && exp < r.max {
+			d = exp
+		}
+	}
+	return wait.Jitter(d/2, 1)
+}
+
+func (r *retryLimiter) Forget(item cache.ObjectName) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.failures, item)
+}
+
+func (r *retryLimiter) NumRequeues(item cache.ObjectName) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failures[item]
 }
