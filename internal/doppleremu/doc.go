@@ -1,0 +1,38 @@
+// Package doppleremu is a wire-level emulator of the parts of Doppler's
+// REST API that secretsync reads, for tests and examples: an httptest
+// server on 127.0.0.1 that answers as Doppler's API reference describes.
+//
+// Requests must authenticate with a token the server knows, as a bearer
+// token or, as Doppler also accepts, as the user name of HTTP basic auth;
+// anything else is answered 401 with Doppler's error shape,
+// {"messages": ["Invalid Auth token"], "success": false}. A service token
+// ([Server.AddServiceToken]) is bound to one config: requests may leave
+// out project and config, and naming another answers 403. The personal
+// token, [PersonalToken], must name both.
+//
+// Operations (the names [Server.Calls] counts):
+//
+//   - "me": GET /v3/me, the token's type.
+//   - "secret": GET /v3/configs/config/secret?name=…, answering
+//     {"name": …, "value": {"raw": …, "computed": …, "note": …}}, where
+//     computed expands ${NAME} references to the config's other secrets.
+//     A missing secret or config answers 404, a name Doppler cannot hold
+//     400.
+//   - "download": GET /v3/configs/config/secrets/download, in the format
+//     json (the default), dotnet-json, env, env-no-quotes, yaml or
+//     docker, with name_transformer applied and, optionally, only the
+//     secrets listed. Every answer carries an ETag over the document;
+//     a request whose If-None-Match matches is answered 304 with no body.
+//
+// Doppler's read endpoints have no pagination, so neither has the
+// emulator. [Server.Throttle] makes the next requests fail with 429 and a
+// Retry-After header; [Server.Calls] and [Server.CallsWithStatus] count
+// requests, such as downloads answered 304.
+//
+// What it cannot prove, compared with Doppler: the exact wording of its
+// error messages; the exact names its transformers write for unusual
+// names and the exact rendering of formats other than json; how it
+// computes ETags; its real rate limits and Retry-After values; config
+// inheritance, branch configs, dynamic secrets, secret visibility and
+// notes; and TLS.
+package doppleremu

@@ -1,0 +1,58 @@
+package doppler
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode"
+
+	"github.com/secretsync/secretsync/provider"
+)
+
+// apiError is a Doppler answer other than success, as users read it: the
+// status, Doppler's messages, and what to check. It never holds a body
+// other than Doppler's error messages.
+type apiError struct {
+	status  int
+	message string
+	// notFound is set when the answer means the secret does not exist,
+	// not that the store is wrong.
+	notFound bool
+}
+
+func (e *apiError) Error() string {
+	msg := fmt.Sprintf("%d %s", e.status, http.StatusText(e.status))
+	if e.message != "" {
+		msg += ": " + e.message
+	}
+	switch e.status {
+	case http.StatusUnauthorized:
+		msg += " (Doppler refused the token: check the Secret that auth.secretRef.dopplerToken names)"
+	case http.StatusForbidden:
+		msg += " (the token may not read this project or config: a service token reads only its own config)"
+	case http.StatusTooManyRequests:
+		msg += " (Doppler's rate limit: refresh less often, or share one store among ExternalSecrets)"
+	}
+	return msg
+}
+
+func (e *apiError) Unwrap() error {
+	if e.notFound {
+		return provider.ErrNotFound
+	}
+	return nil
+}
+
+// clean shortens a message and strips control characters.
+func clean(msg string) string {
+	msg = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, msg)
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return msg
+}

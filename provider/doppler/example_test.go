@@ -1,0 +1,87 @@
+package doppler_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/internal/doppleremu"
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/doppler"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// keysInSecrets is a host's credentials reader, here a map from
+// "namespace/name/key" to the value of a Secret key.
+type keysInSecrets map[string]string
+
+func (m keysInSecrets) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
+	v, ok := m[ns+"/"+name+"/"+key]
+	if !ok {
+		return nil, provider.ErrNotFound
+	}
+	return []byte(v), nil
+}
+
+func (keysInSecrets) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
+	return nil, provider.ErrNotFound
+}
+
+func (keysInSecrets) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
+	return "", provider.ErrNotFound
+}
+
+// A store with a service token, pointed at the emulator, reads one
+// secret and then fetches all: the second fetch of an unchanged config
+// costs a 304.
+func Example() {
+	emu := doppleremu.New()
+	defer emu.Close()
+	emu.SetSecret("auth-api", "prd", "DB_USER", "admin")
+	emu.SetSecret("auth-api", "prd", "DB_URL", "postgres://${DB_USER}@db")
+	emu.AddServiceToken("dp.st.prd.example", "auth-api", "prd")
+
+	store := &secretstore.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Name: "doppler-auth-api", Namespace: "team-a"},
+		Spec: secretstore.Spec{Provider: &secretstore.Provider{Doppler: &secretstore.DopplerProvider{
+			Auth: &secretstore.DopplerAuth{SecretRef: secretstore.DopplerAuthSecretRef{
+				DopplerToken: secretstore.SecretKeySelector{Name: "doppler-token-auth-api", Key: "dopplerToken"},
+			}},
+		}}},
+	}
+	creds := keysInSecrets{"team-a/doppler-token-auth-api/dopplerToken": "dp.st.prd.example"}
+	ctx := context.Background()
+	client, err := doppler.New(doppler.WithBaseURL(emu.URL), doppler.WithHTTPClient(emu.Client())).NewClient(ctx, store, creds)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s, err := client.GetSecret(ctx, provider.Ref{Key: "DB_URL"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	v, _ := s.Value()
+	fmt.Println(string(v))
+
+	for range 2 {
+		all, err := client.(provider.Finder).Find(ctx, provider.Find{Name: ".*"})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(len(all), "secrets")
+	}
+	fmt.Println(emu.CallsWithStatus("download", http.StatusOK), "download,", emu.CallsWithStatus("download", http.StatusNotModified), "not modified")
+	_, err = client.GetSecret(ctx, provider.Ref{Key: "NOPE"})
+	fmt.Println(err)
+	// Output:
+	// postgres://admin@db
+	// 2 secrets
+	// 2 secrets
+	// 1 download, 1 not modified
+	// secret "NOPE" in SecretStore/team-a/doppler-auth-api: 404 Not Found: Could not find requested secret
+}

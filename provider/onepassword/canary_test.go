@@ -1,0 +1,79 @@
+package onepassword_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/secretsync/secretsync/internal/onepassemu"
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// No error carries a field value, a file's content or the token, whatever
+// fails.
+func TestErrorsNeverCarryValues(t *testing.T) {
+	h := newHarness(t)
+	secretToken := "token-" + canary
+	h.emu.AddToken(secretToken)
+	h.creds.set(namespace, "canary-token", "token", secretToken)
+	h.emu.PutItem("staging", onepassemu.Item{Title: "db", Fields: []onepassemu.Field{
+		{Label: "password", Value: canary}, {Label: "dup", Value: canary}, {Label: "dup", Value: canary},
+	}})
+	h.emu.PutItem("staging", onepassemu.Item{Title: "doc", Category: "DOCUMENT", Files: []onepassemu.File{{Name: "f", Content: []byte(canary)}}})
+	h.emu.PutItem("staging", onepassemu.Item{Title: "twice", Fields: []onepassemu.Field{{Label: "password", Value: canary}}})
+	h.emu.PutItem("staging", onepassemu.Item{Title: "twice", Fields: []onepassemu.Field{{Label: "password", Value: canary}}})
+
+	c := h.client(func(op *secretstore.OnePasswordProvider) { op.Auth.SecretRef.ConnectToken.Name = "canary-token" })
+	var errs []error
+	collect := func(err error) {
+		if err == nil {
+			t.Errorf("expected an error")
+			return
+		}
+		errs = append(errs, err)
+	}
+	get := func(key string) provider.Secret {
+		s, err := c.GetSecret(context.Background(), provider.Ref{Key: key})
+		if err != nil {
+			collect(err)
+			return nil
+		}
+		return s
+	}
+	if s := get("db"); s != nil {
+		for _, p := range []string{"dup", "missing", "file/missing"} {
+			_, err := s.Property(p)
+			collect(err)
+		}
+		_, err := s.Map()
+		collect(err)
+	}
+	if s := get("doc"); s != nil {
+		_, err := s.Property("other")
+		collect(err)
+	}
+	get("twice")
+	get("missing")
+	_, err := c.(provider.Finder).Find(context.Background(), provider.Find{Path: "db"})
+	collect(err)
+	_, err = c.(provider.Finder).Find(context.Background(), provider.Find{Name: "("})
+	collect(err)
+	_, err = c.GetSecret(context.Background(), provider.Ref{Key: "db", Version: "1"})
+	collect(err)
+
+	for _, op := range []string{"GetItem", "ListFiles", "ListItems"} {
+		h.emu.Fail(op, 500, 1)
+		get("doc")
+	}
+	h.emu.RevokeToken(secretToken)
+	get("db")
+	collect(c.(provider.Validator).Validate(context.Background()))
+
+	for _, err := range errs {
+		if strings.Contains(err.Error(), canary) {
+			t.Errorf("an error carries a value: %v", err)
+		}
+	}
+	t.Logf("checked %d errors", len(errs))
+}
