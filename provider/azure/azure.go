@@ -1,0 +1,300 @@
+package azure
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// Name is the provider field Azure Key Vault stores use.
+const Name = "azurekv"
+
+// The retry defaults. Throttled and failed requests are retried after
+// Key Vault's Retry-After or, without one, an exponential backoff from
+// defaultRetryDelay; a Retry-After longer than defaultMaxRetryDelay is
+// not waited for, so that one read does not hold a worker for minutes:
+// the error says how long Key Vault asked to wait, and the caller
+// retries later.
+const (
+	defaultAttempts      = 4
+	defaultRetryDelay    = time.Second
+	defaultMaxRetryDelay = 15 * time.Second
+	// tryTimeout bounds each attempt, so a stalled connection is retried.
+	tryTimeout = 30 * time.Second
+)
+
+// Provider serves stores whose spec sets provider.azurekv. A zero Provider
+// is valid: it talks to Azure with azcore's HTTP client and the retry
+// defaults above.
+type Provider struct {
+	opts options
+}
+
+type options struct {
+	httpClient *http.Client
+	attempts   int
+	retryDelay time.Duration
+	maxDelay   time.Duration
+}
+
+// Option configures a [Provider].
+type Option func(*options)
+
+// New returns a Provider.
+func New(opts ...Option) *Provider {
+	p := &Provider{}
+	for _, o := range opts {
+		o(&p.opts)
+	}
+	return p
+}
+
+// WithHTTPClient makes every request, to Key Vault, Microsoft Entra ID and
+// the Instance Metadata Service, with c, such as the client of an
+// emulator that resolves Azure's names to itself.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithRetry bounds the attempts of each Key Vault request, the first
+// included, the first backoff, and the longest wait between two attempts.
+// Throttled (429) and failed (408, 5xx) requests are retried after the
+// Retry-After Key Vault sends or, without one, after a jittered
+// exponential backoff from delay; a Retry-After longer than maxDelay ends
+// the retries at once. Zero values keep the defaults: 4 attempts, 1s, 15s.
+func WithRetry(maxAttempts int, delay, maxDelay time.Duration) Option {
+	return func(o *options) { o.attempts, o.retryDelay, o.maxDelay = maxAttempts, delay, maxDelay }
+}
+
+func (o *options) retry() policy.RetryOptions {
+	r := policy.RetryOptions{
+		MaxRetries:    defaultAttempts - 1,
+		RetryDelay:    defaultRetryDelay,
+		MaxRetryDelay: defaultMaxRetryDelay,
+		TryTimeout:    tryTimeout,
+	}
+	if o.attempts > 0 {
+		r.MaxRetries = int32(o.attempts - 1)
+		if o.attempts == 1 {
+			// azcore reads zero as its default of three retries.
+			r.MaxRetries = -1
+		}
+	}
+	if o.retryDelay > 0 {
+		r.RetryDelay = o.retryDelay
+	}
+	if o.maxDelay > 0 {
+		r.MaxRetryDelay = o.maxDelay
+	}
+	return r
+}
+
+var (
+	_ provider.Provider      = &Provider{}
+	_ provider.SpecValidator = &Provider{}
+)
+
+// Name returns "azurekv".
+func (*Provider) Name() string { return Name }
+
+// The environmentType values of the store spec.
+const (
+	PublicCloud       secretstore.AzureEnvironmentType = "PublicCloud"
+	USGovernmentCloud secretstore.AzureEnvironmentType = "USGovernmentCloud"
+	ChinaCloud        secretstore.AzureEnvironmentType = "ChinaCloud"
+	GermanCloud       secretstore.AzureEnvironmentType = "GermanCloud"
+	AzureStackCloud   secretstore.AzureEnvironmentType = "AzureStackCloud"
+)
+
+// environment is an Azure cloud: where tokens come from, and the resource
+// Key Vault tokens are for.
+type environment struct {
+	cloud    cloud.Configuration
+	resource string
+}
+
+var environments = map[secretstore.AzureEnvironmentType]environment{
+	"":                {cloud.AzurePublic, "https://vault.azure.net"},
+	PublicCloud:       {cloud.AzurePublic, "https://vault.azure.net"},
+	USGovernmentCloud: {cloud.AzureGovernment, "https://vault.usgovcloudapi.net"},
+	ChinaCloud:        {cloud.AzureChina, "https://vault.azure.cn"},
+}
+
+// ValidateStore checks a store spec without contacting Azure.
+func (*Provider) ValidateStore(store secretstore.GenericStore) error {
+	_, _, err := azureSpec(store)
+	return err
+}
+
+func authType(a *secretstore.AzureKVProvider) secretstore.AzureAuthType {
+	if a.AuthType == nil || *a.AuthType == "" {
+		return secretstore.AzureServicePrincipal
+	}
+	return *a.AuthType
+}
+
+func azureSpec(store secretstore.GenericStore) (*secretstore.AzureKVProvider, environment, error) {
+	ref := secretstore.Ref(store)
+	spec := store.StoreSpec()
+	if spec.Provider == nil || spec.Provider.AzureKV == nil {
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv is not set", ref)
+	}
+	a := spec.Provider.AzureKV
+	if a.VaultURL == nil || *a.VaultURL == "" {
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.vaultUrl is not set", ref)
+	}
+	if u, err := url.Parse(*a.VaultURL); err != nil || u.Scheme != "https" || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.User != nil {
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.vaultUrl %q is not the https URL of a vault, such as https://my-vault.vault.azure.net", ref, *a.VaultURL)
+	}
+	env, ok := environments[a.EnvironmentType]
+	switch {
+	case a.EnvironmentType == GermanCloud:
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType GermanCloud: Microsoft Cloud Deutschland closed in 2021; use PublicCloud", ref)
+	case a.EnvironmentType == AzureStackCloud:
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType AzureStackCloud needs a custom cloud configuration, which this store schema does not have", ref)
+	case !ok:
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType must be PublicCloud, USGovernmentCloud or ChinaCloud, not %q", ref, a.EnvironmentType)
+	}
+	if a.TenantID != nil && !validTenantID(*a.TenantID) {
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.tenantId %q is not a tenant ID: letters, digits, dots and dashes", ref, *a.TenantID)
+	}
+	checkSel := func(field string, sel *secretstore.SecretKeySelector) error {
+		if sel == nil {
+			return nil
+		}
+		if sel.Name == "" || sel.Key == "" {
+			return fmt.Errorf("%s: spec.provider.azurekv.authSecretRef.%s needs name and key", ref, field)
+		}
+		_, err := provider.CredentialNamespace(store, sel.Namespace)
+		return err
+	}
+	if auth := a.AuthSecretRef; auth != nil {
+		for _, f := range []struct {
+			field string
+			sel   *secretstore.SecretKeySelector
+		}{{"clientId", auth.ClientID}, {"tenantId", auth.TenantID}, {"clientSecret", auth.ClientSecret}, {"clientCertificate", auth.ClientCertificate}} {
+			if err := checkSel(f.field, f.sel); err != nil {
+				return nil, environment{}, err
+			}
+		}
+	}
+	switch authType(a) {
+	case secretstore.AzureServicePrincipal:
+		auth := a.AuthSecretRef
+		if auth == nil || auth.ClientID == nil {
+			return nil, environment{}, fmt.Errorf("%s: authType ServicePrincipal needs spec.provider.azurekv.authSecretRef.clientId", ref)
+		}
+		if (auth.ClientSecret == nil) == (auth.ClientCertificate == nil) {
+			return nil, environment{}, fmt.Errorf("%s: authType ServicePrincipal needs one of authSecretRef.clientSecret and authSecretRef.clientCertificate", ref)
+		}
+		if a.TenantID == nil && auth.TenantID == nil {
+			return nil, environment{}, fmt.Errorf("%s: authType ServicePrincipal needs spec.provider.azurekv.tenantId or authSecretRef.tenantId", ref)
+		}
+	case secretstore.AzureManagedIdentity:
+	case secretstore.AzureWorkloadIdentity:
+		if sa := a.ServiceAccountRef; sa != nil {
+			if sa.Name == "" {
+				return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.serviceAccountRef.name is not set", ref)
+			}
+			if _, err := provider.CredentialNamespace(store, sa.Namespace); err != nil {
+				return nil, environment{}, err
+			}
+		}
+	default:
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.authType must be ServicePrincipal, ManagedIdentity or WorkloadIdentity, not %q", ref, authType(a))
+	}
+	return a, env, nil
+}
+
+// validTenantID is azidentity's rule, checked here so that a typo is
+// reported by ValidateStore rather than on first use.
+func validTenantID(t string) bool {
+	if t == "" {
+		return false
+	}
+	for _, r := range t {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewClient returns a client for the store. It reads the store's
+// credentials and builds the credential and the Key Vault clients once;
+// the credential fetches a token when first needed, caches it, and
+// refreshes it before it expires. Nothing is sent to Azure here.
+func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore, creds provider.Credentials) (provider.Client, error) {
+	spec, env, err := azureSpec(store)
+	if err != nil {
+		return nil, err
+	}
+	base := azcore.ClientOptions{
+		Cloud:     env.cloud,
+		Retry:     p.opts.retry(),
+		Telemetry: policy.TelemetryOptions{ApplicationID: "secretsync"},
+	}
+	if p.opts.httpClient != nil {
+		base.Transport = p.opts.httpClient
+	}
+	cred, err := credential(ctx, store, spec, creds, base)
+	if err != nil {
+		return nil, err
+	}
+	vault := base
+	vault.PerRetryPolicies = []policy.Policy{attemptCounter{}}
+	c := &client{store: secretstore.Ref(store), cred: cred, scope: env.resource + "/.default", retry: vault.Retry}
+	vaultURL := *spec.VaultURL
+	if c.secrets, err = azsecrets.NewClient(vaultURL, cred, &azsecrets.ClientOptions{ClientOptions: vault}); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.store, err)
+	}
+	if c.certs, err = azcertificates.NewClient(vaultURL, cred, &azcertificates.ClientOptions{ClientOptions: vault}); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.store, err)
+	}
+	if c.keys, err = azkeys.NewClient(vaultURL, cred, &azkeys.ClientOptions{ClientOptions: vault}); err != nil {
+		return nil, fmt.Errorf("%s: %w", c.store, err)
+	}
+	return c, nil
+}
+
+// client reads one vault. Its SDK clients share one credential, and so
+// one token cache.
+type client struct {
+	store   string
+	cred    azcore.TokenCredential
+	scope   string
+	retry   policy.RetryOptions
+	secrets *azsecrets.Client
+	certs   *azcertificates.Client
+	keys    *azkeys.Client
+}
+
+var (
+	_ provider.Finder    = &client{}
+	_ provider.Validator = &client{}
+)
+
+// Validate checks that the store's credential gets a Key Vault token
+// from Microsoft Entra ID (or the Instance Metadata Service). It reads no
+// secret and needs no permission on the vault, so stores whose identity
+// may only get secrets pass; the token is cached for the reads that
+// follow.
+func (c *client) Validate(ctx context.Context) error {
+	// The SDK clients ask for tokens enabled for continuous access
+	// evaluation; asking alike shares their cache.
+	if _, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.scope}, EnableCAE: true}); err != nil {
+		return fmt.Errorf("%s: check credentials: %w", c.store, describe("", err, nil, c.retry))
+	}
+	return nil
+}
