@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strconv"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,7 +24,9 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
 
+	kubeprovider "github.com/secretsync/secretsync/provider/kubernetes"
 	"github.com/secretsync/secretsync/reconcile"
 	"github.com/secretsync/secretsync/rollout"
 )
@@ -34,6 +38,7 @@ type runOptions struct {
 	workers           int
 	firstSyncWorkers  int
 	profiling         bool
+	verbosity         int
 	metricsAddr       string
 	leaderElect       bool
 	leaseNamespace    string
@@ -65,15 +70,22 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", DefaultRolloutCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
-	fs.Var(klogFlags.Lookup("v").Value, "v", "log verbosity")
+	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
+	if err := klogFlags.Set("v", strconv.Itoa(min(o.verbosity, maxClientGoVerbosity))); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
+
+// maxClientGoVerbosity is the highest klog verbosity client-go runs at: at
+// 8 and above it logs the bodies of requests and responses.
+const maxClientGoVerbosity = 7
 
 func defaultLeaseNamespace() string {
 	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
@@ -89,6 +101,11 @@ func runCmd(ctx context.Context, args []string) error {
 	o, err := parseRunFlags(args)
 	if err != nil {
 		return err
+	}
+	if _, err := logr.FromContext(ctx); err != nil {
+		// The controller's own log, at the verbosity asked for; klog's
+		// global verbosity, which client-go reads, is capped.
+		ctx = klog.NewContext(ctx, textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(o.verbosity))))
 	}
 	logger := klog.FromContext(ctx)
 	cfg, err := restConfig(o.kubeconfig)
@@ -116,7 +133,9 @@ func runCmd(ctx context.Context, args []string) error {
 	promReg := prometheus.NewRegistry()
 	promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(promReg)
-	reg, err := registry(m)
+	// Stores without a server.url read the cluster the controller runs
+	// in: the provider keeps cfg's address and CA, never its credentials.
+	reg, err := registry(m, kubeprovider.WithLocalCluster(cfg))
 	if err != nil {
 		return err
 	}
