@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/api/iterator"
@@ -30,8 +32,6 @@ var (
 	secretIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
 	// versionPattern accepts version numbers, "latest" and aliases.
 	versionPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,63}$`)
-	labelKey       = regexp.MustCompile(`^[\p{Ll}\p{Lo}][\p{Ll}\p{Lo}\p{N}_-]{0,62}$`)
-	labelValue     = regexp.MustCompile(`^[\p{Ll}\p{Lo}\p{N}_-]{1,63}$`)
 	castagnoli     = crc32.MakeTable(crc32.Castagnoli)
 )
 
@@ -212,7 +212,7 @@ func listFilter(find provider.Find) (string, bool) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := find.Tags[k]
-		if !labelKey.MatchString(k) || v != "" && !labelValue.MatchString(v) {
+		if !isLabelKey(k) || v != "" && !isLabelValue(v) {
 			return "", false
 		}
 		if v != "" {
@@ -280,4 +280,37 @@ func (c *client) readAll(ctx context.Context, ids []string) (map[string][]byte, 
 		return nil, fmt.Errorf("find in %s: %w", c.store, err)
 	}
 	return out, nil
+}
+
+// isLabelKey and isLabelValue check GCP's label rules: lowercase letters
+// (any script), digits, '_' and '-', 1 to 63 characters, a key starting
+// with a letter. (As regular expressions over Unicode classes they would
+// cost megabytes of rune tables in every process that links this package.)
+func isLabelKey(s string) bool {
+	for i, r := range s {
+		if i == 0 && !isLabelLetter(r) {
+			return false
+		}
+		if !isLabelRune(r) {
+			return false
+		}
+	}
+	n := utf8.RuneCountInString(s)
+	return n >= 1 && n <= 63
+}
+
+func isLabelValue(s string) bool {
+	for _, r := range s {
+		if !isLabelRune(r) {
+			return false
+		}
+	}
+	n := utf8.RuneCountInString(s)
+	return n >= 1 && n <= 63
+}
+
+func isLabelLetter(r rune) bool { return unicode.In(r, unicode.Ll, unicode.Lo) }
+
+func isLabelRune(r rune) bool {
+	return isLabelLetter(r) || unicode.IsNumber(r) || r == '_' || r == '-'
 }
