@@ -186,7 +186,7 @@ func NewController(cfg Config) *Controller {
 		workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 		workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "externalsecrets-status", MetricsProvider: cfg.Metrics},
 	)
-	c.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: c.remoteChanged, Shared: c.remoteShared})
+	c.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: c.remoteChanged})
 	c.storeQueue = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.DefaultTypedControllerRateLimiter[storeKey](),
 		workqueue.TypedRateLimitingQueueConfig[storeKey]{Name: "secretstores", MetricsProvider: cfg.Metrics},
@@ -370,14 +370,6 @@ func (c *Controller) remoteChanged(store string, ref provider.Ref, reader string
 		c.mu.Unlock()
 		c.refreshNow(name)
 	}
-}
-
-// remoteShared reports whether more than one ExternalSecret reads a remote
-// secret, so that the read cache holds only reads another can take.
-func (c *Controller) remoteShared(store string, ref provider.Ref) bool {
-	storeIdx, _, _ := strings.Cut(store, "#")
-	keys, err := c.esInformer.GetIndexer().IndexKeys(byRemoteKey, storeIdx+"|"+ref.Key)
-	return err != nil || len(keys) != 1
 }
 
 // refreshNow makes the next look at an ExternalSecret read its values.
