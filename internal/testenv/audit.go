@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -30,11 +31,18 @@ type auditEvent struct {
 	Stage                    string    `json:"stage"`
 	Verb                     string    `json:"verb"`
 	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
-	ObjectRef                *struct {
+	User                     struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	ObjectRef *struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
 		Namespace   string `json:"namespace"`
+		Name        string `json:"name"`
 	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
 }
 
 var writeVerbs = map[string]bool{
@@ -57,33 +65,95 @@ var writeVerbs = map[string]bool{
 // own request succeed may need to poll briefly.
 func (e *Env) CountWrites(resource, namespace string, since time.Time) (int, error) {
 	res, sub, _ := strings.Cut(resource, "/")
+	return e.countEvents(since, func(ev *auditEvent) bool {
+		ref := ev.ObjectRef
+		return writeVerbs[ev.Verb] && ref != nil && ref.Resource == res && ref.Subresource == sub &&
+			(namespace == "" || ref.Namespace == namespace)
+	})
+}
+
+// Requests selects the requests [Env.CountRequests] counts. A zero field
+// matches every request.
+type Requests struct {
+	// Verbs are API verbs such as "get", "list", "watch", "create".
+	Verbs []string
+	// Resource is a plural name such as "secrets", or
+	// "externalsecrets/status" for a subresource; a plain name does not
+	// match its subresources.
+	Resource  string
+	Namespace string
+	Name      string
+	// User is the authenticated user name, such as
+	// "system:serviceaccount:ns:name".
+	User string
+	// Code is the HTTP status code of the response, such as 201 or 403.
+	Code int
+	// Since drops the requests received before it.
+	Since time.Time
+}
+
+// CountRequests returns how many requests the apiserver answered that r
+// selects. Like [Env.CountWrites] it sees only Secrets and
+// external-secrets.io resources, and a caller that has just had its own
+// answer may need to poll briefly.
+func (e *Env) CountRequests(r Requests) (int, error) {
+	res, sub, _ := strings.Cut(r.Resource, "/")
+	verbs := map[string]bool{}
+	for _, v := range r.Verbs {
+		verbs[v] = true
+	}
+	return e.countEvents(r.Since, func(ev *auditEvent) bool {
+		ref := ev.ObjectRef
+		if ref == nil {
+			return false
+		}
+		code := 0
+		if ev.ResponseStatus != nil {
+			code = ev.ResponseStatus.Code
+		}
+		return (len(verbs) == 0 || verbs[ev.Verb]) &&
+			(r.Resource == "" || ref.Resource == res && ref.Subresource == sub) &&
+			(r.Namespace == "" || ref.Namespace == r.Namespace) &&
+			(r.Name == "" || ref.Name == r.Name) &&
+			(r.User == "" || ev.User.Username == r.User) &&
+			(r.Code == 0 || code == r.Code)
+	})
+}
+
+// countEvents counts the completed requests received at or after since
+// that match.
+func (e *Env) countEvents(since time.Time, match func(*auditEvent) bool) (int, error) {
 	// The log has microsecond timestamps; truncating keeps a request made in
 	// the same microsecond as since.
 	since = since.Truncate(time.Microsecond)
-	data, err := os.ReadFile(e.AuditLogPath)
+	// The apiserver rotates its audit log at 100 MB, keeping every earlier
+	// file beside it as audit-<time>.log.
+	ext := filepath.Ext(e.AuditLogPath)
+	rotated, err := filepath.Glob(strings.TrimSuffix(e.AuditLogPath, ext) + "-*" + ext)
 	if err != nil {
-		return 0, fmt.Errorf("read audit log: %w", err)
+		return 0, fmt.Errorf("find rotated audit logs: %w", err)
 	}
-	// Drop a last line the apiserver may be writing now.
-	data = data[:bytes.LastIndexByte(data, '\n')+1]
-
 	n := 0
-	for i, line := range bytes.SplitAfter(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
+	for _, path := range append(rotated, e.AuditLogPath) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return 0, fmt.Errorf("read audit log: %w", err)
 		}
-		var ev auditEvent
-		if err := json.Unmarshal(line, &ev); err != nil {
-			return 0, fmt.Errorf("parse audit log %s line %d: %w", e.AuditLogPath, i+1, err)
+		// Drop a last line the apiserver may be writing now.
+		data = data[:bytes.LastIndexByte(data, '\n')+1]
+		for i, line := range bytes.SplitAfter(data, []byte("\n")) {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			var ev auditEvent
+			if err := json.Unmarshal(line, &ev); err != nil {
+				return 0, fmt.Errorf("parse audit log %s line %d: %w", path, i+1, err)
+			}
+			if ev.Stage != "ResponseComplete" || ev.RequestReceivedTimestamp.Before(since) || !match(&ev) {
+				continue
+			}
+			n++
 		}
-		ref := ev.ObjectRef
-		if ev.Stage != "ResponseComplete" || !writeVerbs[ev.Verb] || ref == nil ||
-			ref.Resource != res || ref.Subresource != sub ||
-			(namespace != "" && ref.Namespace != namespace) ||
-			ev.RequestReceivedTimestamp.Before(since) {
-			continue
-		}
-		n++
 	}
 	return n, nil
 }

@@ -82,6 +82,18 @@ func (p *process) stop(grace time.Duration) {
 	}
 }
 
+// kill sends SIGKILL and waits for the process to exit. It is safe to call
+// more than once.
+func (p *process) kill() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // stderrTail returns about the last 20 lines of the process's stderr.
 func (p *process) stderrTail() string {
 	const maxBytes, maxLines = 8 << 10, 20

@@ -84,10 +84,16 @@ type Env struct {
 	// each process's stdout and stderr logs. Stop removes it.
 	Dir string
 
-	ca        *authority
-	etcd      *process
+	ca       *authority
+	etcd     *process
+	stopOnce sync.Once
+
+	// apiserverCmd is the apiserver's binary and arguments, to start it
+	// again after StopAPIServer or KillAPIServer.
+	apiserverCmd []string
+
+	mu        sync.Mutex // guards apiserver
 	apiserver *process
-	stopOnce  sync.Once
 }
 
 // BinDir returns the directory to take kube-apiserver and etcd from, and
@@ -145,8 +151,8 @@ func StartForTest(t testing.TB) *Env {
 		t.Fatalf("start control plane: %v", err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kube-apiserver stderr ends:\n%s", env.apiserver.stderrTail())
+		if p := env.apiserverProcess(); t.Failed() && p != nil {
+			t.Logf("kube-apiserver stderr ends:\n%s", p.stderrTail())
 		}
 		env.Stop()
 	})
@@ -258,33 +264,36 @@ func (e *Env) startAPIServer(ctx context.Context, binDir string, etcdPort, port 
 
 	host := "https://127.0.0.1:" + strconv.Itoa(port)
 	e.AuditLogPath = path("audit.log")
-	p, err := startProcess(e.Dir, "kube-apiserver", filepath.Join(binDir, "kube-apiserver"),
-		"--etcd-servers=http://127.0.0.1:"+strconv.Itoa(etcdPort),
+	e.apiserverCmd = []string{filepath.Join(binDir, "kube-apiserver"),
+		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(etcdPort),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--cert-dir="+path("certs"),
-		"--tls-cert-file="+path("apiserver.crt"),
-		"--tls-private-key-file="+path("apiserver.key"),
-		"--client-ca-file="+path("ca.crt"),
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + path("certs"),
+		"--tls-cert-file=" + path("apiserver.crt"),
+		"--tls-private-key-file=" + path("apiserver.key"),
+		"--client-ca-file=" + path("ca.crt"),
 		"--authorization-mode=RBAC",
-		"--service-account-issuer="+host+"/",
-		"--service-account-key-file="+path("sa.pub"),
-		"--service-account-signing-key-file="+path("sa.key"),
+		"--service-account-issuer=" + host + "/",
+		"--service-account-key-file=" + path("sa.pub"),
+		"--service-account-signing-key-file=" + path("sa.key"),
 		// Without a controller-manager no namespace has a default
 		// ServiceAccount, which this plugin would require of every Pod.
 		"--disable-admission-plugins=ServiceAccount",
 		"--endpoint-reconciler-type=none",
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--allow-privileged=true",
-		"--audit-policy-file="+path("audit-policy.yaml"),
-		"--audit-log-path="+e.AuditLogPath,
+		"--audit-policy-file=" + path("audit-policy.yaml"),
+		"--audit-log-path=" + e.AuditLogPath,
 		"--audit-log-format=json",
-	)
+	}
+	p, err := startProcess(e.Dir, "kube-apiserver", e.apiserverCmd[0], e.apiserverCmd[1:]...)
 	if err != nil {
 		return err
 	}
+	e.mu.Lock()
 	e.apiserver = p
+	e.mu.Unlock()
 
 	e.Config = &rest.Config{
 		Host: host,
@@ -299,13 +308,71 @@ func (e *Env) startAPIServer(ctx context.Context, binDir string, etcdPort, port 
 		return err
 	}
 
+	return e.waitAPIServer(ctx, p)
+}
+
+// waitAPIServer waits until p, the apiserver, reports ready.
+func (e *Env) waitAPIServer(ctx context.Context, p *process) error {
 	hc, err := rest.HTTPClientFor(e.Config)
 	if err != nil {
 		return fmt.Errorf("build admin HTTP client: %w", err)
 	}
-	return waitReady(ctx, p, hc, host+"/readyz", func(body []byte) bool {
+	return waitReady(ctx, p, hc, e.Config.Host+"/readyz", func(body []byte) bool {
 		return string(body) == "ok"
 	})
+}
+
+func (e *Env) apiserverProcess() *process {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.apiserver
+}
+
+// StopAPIServer stops kube-apiserver as [Env.Stop] does, with SIGTERM and a
+// few seconds' grace, and leaves etcd running, so [Env.StartAPIServer] can
+// bring it back on the same port, with the same certificates and data.
+// Clients see connections refused meanwhile. It does nothing if the
+// apiserver is not running.
+func (e *Env) StopAPIServer() {
+	if p := e.apiserverProcess(); p != nil {
+		p.stop(stopGrace)
+	}
+}
+
+// KillAPIServer is [Env.StopAPIServer] with SIGKILL: the apiserver ends at
+// once, as in a crash, with requests and watches cut off mid-flight.
+func (e *Env) KillAPIServer() {
+	if p := e.apiserverProcess(); p != nil {
+		p.kill()
+	}
+}
+
+// StartAPIServer starts kube-apiserver again after [Env.StopAPIServer] or
+// [Env.KillAPIServer], with the same flags, and returns once it is ready.
+// The previous run's logs are kept beside the new ones with a ".1" suffix.
+// It is an error to call it while the apiserver runs.
+func (e *Env) StartAPIServer(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.apiserver != nil && e.apiserver.exited() == nil {
+		return errors.New("kube-apiserver is running")
+	}
+	for _, name := range []string{"kube-apiserver.stdout.log", "kube-apiserver.stderr.log"} {
+		_ = os.Rename(filepath.Join(e.Dir, name), filepath.Join(e.Dir, name+".1"))
+	}
+	p, err := startProcess(e.Dir, "kube-apiserver", e.apiserverCmd[0], e.apiserverCmd[1:]...)
+	if err != nil {
+		return err
+	}
+	e.apiserver = p
+	return e.waitAPIServer(ctx, p)
+}
+
+// RestartAPIServer stops kube-apiserver with [Env.StopAPIServer] and starts
+// it again with [Env.StartAPIServer].
+func (e *Env) RestartAPIServer(ctx context.Context) error {
+	e.StopAPIServer()
+	return e.StartAPIServer(ctx)
 }
 
 // waitReady polls url until ok accepts a 200 response's body, p exits, or
@@ -375,8 +442,8 @@ func freePorts(n int) ([]int, error) {
 // once is safe.
 func (e *Env) Stop() {
 	e.stopOnce.Do(func() {
-		if e.apiserver != nil {
-			e.apiserver.stop(stopGrace)
+		if p := e.apiserverProcess(); p != nil {
+			p.stop(stopGrace)
 		}
 		if e.etcd != nil {
 			e.etcd.stop(stopGrace)

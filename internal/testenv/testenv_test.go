@@ -95,6 +95,66 @@ func TestControlPlane(t *testing.T) {
 			})
 		}
 	})
+
+	t.Run("CountRequests selects by verb, name, user and code", func(t *testing.T) {
+		// alice's list above was refused; the admin's create was not.
+		tests := map[string]struct {
+			r    testenv.Requests
+			want int
+		}{
+			"the admin's create":      {r: testenv.Requests{Verbs: []string{"create"}, Resource: "secrets", Name: secret.Name, User: "secretsync-testenv-admin", Code: 201}, want: 1},
+			"alice's refused list":    {r: testenv.Requests{Verbs: []string{"list"}, Resource: "secrets", Namespace: ns.Name, User: "alice", Code: 403}, want: 1},
+			"alice created nothing":   {r: testenv.Requests{Verbs: []string{"create"}, User: "alice"}, want: 0},
+			"another name":            {r: testenv.Requests{Resource: "secrets", Name: "other"}, want: 0},
+			"since excludes earlier":  {r: testenv.Requests{Resource: "secrets", Since: time.Now().Add(time.Hour)}, want: 0},
+			"any verb on that Secret": {r: testenv.Requests{Resource: "secrets", Namespace: ns.Name, Name: secret.Name}, want: 2},
+		}
+		for name, tc := range tests {
+			t.Run(name, func(t *testing.T) {
+				if tc.r.Since.IsZero() {
+					tc.r.Since = since
+				}
+				// An event is written after the response: poll briefly.
+				var got int
+				for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+					var err error
+					if got, err = env.CountRequests(tc.r); err != nil {
+						t.Fatal(err)
+					}
+					if got >= tc.want || time.Now().After(deadline) {
+						break
+					}
+				}
+				if got != tc.want {
+					t.Errorf("CountRequests(%+v) = %d, want %d", tc.r, got, tc.want)
+				}
+			})
+		}
+	})
+
+	t.Run("the apiserver restarts with its data, port and certificates", func(t *testing.T) {
+		env.KillAPIServer()
+		if _, err := admin.CoreV1().Secrets(ns.Name).Get(ctx, secret.Name, metav1.GetOptions{}); err == nil {
+			t.Fatal("the apiserver answers after KillAPIServer")
+		}
+		if err := env.StartAPIServer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.StartAPIServer(ctx); err == nil {
+			t.Error("StartAPIServer while it runs: want an error")
+		}
+		// The same client, unchanged, reads what was written before.
+		got, err := admin.CoreV1().Secrets(ns.Name).Get(ctx, secret.Name, metav1.GetOptions{})
+		if err != nil || string(got.Data["password"]) != "not-a-real-password" {
+			t.Fatalf("after the restart: %v", err)
+		}
+		if err := env.RestartAPIServer(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.CoreV1().Secrets(ns.Name).Get(ctx, secret.Name, metav1.GetOptions{}); err != nil {
+			t.Fatalf("after a graceful restart: %v", err)
+		}
+	})
 }
 
 func waitForWrites(t *testing.T, env *testenv.Env, resource, namespace string, since time.Time, want int) {
