@@ -81,7 +81,11 @@ func (c *crdClient) listWatch(resource, namespace string, newList func() runtime
 func (c *crdClient) updateStatus(ctx context.Context, resource, namespace, name string, obj runtime.Object, fieldManager string) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeoutForUpdate)
 	defer cancel()
-	return c.rest.Put().Namespace(namespace).Resource(resource).Name(name).SubResource("status").
+	req := c.rest.Put()
+	if namespace != "" { // cluster-scoped: client-go refuses a name in the empty namespace
+		req = req.Namespace(namespace)
+	}
+	return req.Resource(resource).Name(name).SubResource("status").
 		VersionedParams(&metav1.UpdateOptions{FieldManager: fieldManager}, metav1.ParameterCodec).
 		Body(obj).Do(ctx).Into(obj)
 }

@@ -398,24 +398,14 @@ func (c *Controller) syncStore(ctx context.Context, key storeKey) (time.Duration
 	}
 	updated := store.Copy()
 	updated.SetStoreStatus(status)
-	if err := c.updateStoreStatus(ctx, key, updated); err != nil {
+	res := resSecretStores
+	if key.Kind == secretstore.KindClusterSecretStore {
+		res = resClusterSecretStores
+	}
+	if err := c.crd.updateStatus(ctx, res, key.Namespace, key.Name, updated, FieldManager); err != nil {
 		return 0, fmt.Errorf("update status of %s: %w", secretstore.Ref(store), err)
 	}
 	return requeue, nil
-}
-
-// updateStoreStatus writes the status of a store. A ClusterSecretStore's
-// request must name no namespace at all: client-go refuses a named
-// object in the empty namespace.
-func (c *Controller) updateStoreStatus(ctx context.Context, key storeKey, updated secretstore.GenericStore) error {
-	if key.Kind != secretstore.KindClusterSecretStore {
-		return c.crd.updateStatus(ctx, resSecretStores, key.Namespace, key.Name, updated, FieldManager)
-	}
-	ctx, cancel := context.WithTimeout(ctx, requestTimeoutForUpdate)
-	defer cancel()
-	return c.crd.rest.Put().Resource(resClusterSecretStores).Name(key.Name).SubResource("status").
-		VersionedParams(&metav1.UpdateOptions{FieldManager: FieldManager}, metav1.ParameterCodec).
-		Body(updated).Do(ctx).Into(updated)
 }
 
 // dropUnknownClients closes the clients of stores no longer in the cache.
