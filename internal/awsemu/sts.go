@@ -2,14 +2,8 @@ package awsemu
 
 import (
 	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/secretsync/secretsync/internal/jwtcheck"
 )
 
 const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -84,13 +80,9 @@ func (s *Server) TrustIssuer(issuer string, key crypto.PublicKey) {
 // TrustIssuerPEM is [Server.TrustIssuer] with a PEM "PUBLIC KEY", such as a
 // kube-apiserver's --service-account-key-file.
 func (s *Server) TrustIssuerPEM(issuer string, pemKey []byte) error {
-	block, _ := pem.Decode(pemKey)
-	if block == nil {
-		return errors.New("awsemu: no PEM block in key")
-	}
-	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	key, err := jwtcheck.ParsePublicKeyPEM(pemKey)
 	if err != nil {
-		return fmt.Errorf("awsemu: parse public key: %w", err)
+		return fmt.Errorf("awsemu: %w", err)
 	}
 	s.TrustIssuer(issuer, key)
 	return nil
@@ -217,48 +209,20 @@ func (s *Server) assumeRole(req *request) (any, error) {
 	return out, nil
 }
 
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*a = audience{one}
-		return nil
-	}
-	return json.Unmarshal(b, (*[]string)(a))
-}
-
-type jwtClaims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  audience `json:"aud"`
-	Expiry    *int64   `json:"exp"`
-	NotBefore *int64   `json:"nbf"`
-}
-
 func invalidIdentityToken(msg string) error {
 	return errorf("InvalidIdentityToken", "%s", msg)
 }
 
 // verifyToken checks a JWT's RS256 signature against its issuer's trusted
 // key, and its validity period.
-func (s *Server) verifyToken(token string) (*jwtClaims, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+func (s *Server) verifyToken(token string) (*jwtcheck.Claims, error) {
+	t, err := jwtcheck.Parse(token)
+	if err != nil {
 		return nil, invalidIdentityToken("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
 	}
-	var header struct {
-		Alg string `json:"alg"`
-	}
-	var claims jwtClaims
-	if err := decodeSegment(parts[0], &header); err != nil {
-		return nil, invalidIdentityToken("The ID Token provided is not a valid JWT.")
-	}
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return nil, invalidIdentityToken("The ID Token provided is not a valid JWT.")
-	}
-	if header.Alg != "RS256" {
-		return nil, invalidIdentityToken("Unsupported signing algorithm " + header.Alg)
+	claims := &t.Claims
+	if t.Alg != "RS256" {
+		return nil, invalidIdentityToken("Unsupported signing algorithm " + t.Alg)
 	}
 	s.mu.Lock()
 	key, ok := s.issuers[claims.Issuer]
@@ -266,10 +230,7 @@ func (s *Server) verifyToken(token string) (*jwtClaims, error) {
 	if !ok {
 		return nil, invalidIdentityToken("No OpenIDConnect provider found in your account for " + claims.Issuer)
 	}
-	rsaKey, ok := key.(*rsa.PublicKey)
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if !ok || err != nil || rsa.VerifyPKCS1v15(rsaKey, crypto.SHA256, digest[:], sig) != nil {
+	if !t.Verify(key) {
 		return nil, invalidIdentityToken("Couldn't verify the signature of the ID token.")
 	}
 	now := time.Now()
@@ -282,15 +243,7 @@ func (s *Server) verifyToken(token string) (*jwtClaims, error) {
 	if claims.NotBefore != nil && now.Before(time.Unix(*claims.NotBefore, 0).Add(-time.Minute)) {
 		return nil, invalidIdentityToken("The ID token is not valid yet.")
 	}
-	return &claims, nil
-}
-
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
+	return claims, nil
 }
 
 func (s *Server) assumeRoleWithWebIdentity(req *request) (any, error) {

@@ -2,20 +2,16 @@ package azureemu
 
 import (
 	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/secretsync/secretsync/internal/jwtcheck"
 )
 
 // FederatedAudience is the audience Microsoft Entra ID expects in the
@@ -119,13 +115,9 @@ func (s *Server) TrustIssuer(issuer string, key crypto.PublicKey) {
 // TrustIssuerPEM is [Server.TrustIssuer] with a PEM "PUBLIC KEY", such as a
 // kube-apiserver's --service-account-key-file.
 func (s *Server) TrustIssuerPEM(issuer string, pemKey []byte) error {
-	block, _ := pem.Decode(pemKey)
-	if block == nil {
-		return errors.New("azureemu: no PEM block in key")
-	}
-	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	key, err := jwtcheck.ParsePublicKeyPEM(pemKey)
 	if err != nil {
-		return fmt.Errorf("azureemu: parse public key: %w", err)
+		return fmt.Errorf("azureemu: %w", err)
 	}
 	s.TrustIssuer(issuer, key)
 	return nil
@@ -321,68 +313,7 @@ func scopeResource(scope string, c cloud, tenant string) (string, *entraError) {
 	return resource, nil
 }
 
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*a = audience{one}
-		return nil
-	}
-	return json.Unmarshal(b, (*[]string)(a))
-}
-
-type jwtClaims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  audience `json:"aud"`
-	Expiry    *int64   `json:"exp"`
-	NotBefore *int64   `json:"nbf"`
-}
-
-// parseJWT decodes a compact JWT without verifying it.
-func parseJWT(token string) (alg string, claims *jwtClaims, signed, sig []byte, err error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", nil, nil, nil, errors.New("not a JWT")
-	}
-	var header struct {
-		Alg string `json:"alg"`
-	}
-	claims = &jwtClaims{}
-	if decodeSegment(parts[0], &header) != nil || decodeSegment(parts[1], claims) != nil {
-		return "", nil, nil, nil, errors.New("not a JWT")
-	}
-	if sig, err = base64.RawURLEncoding.DecodeString(parts[2]); err != nil {
-		return "", nil, nil, nil, errors.New("not a JWT")
-	}
-	return header.Alg, claims, []byte(parts[0] + "." + parts[1]), sig, nil
-}
-
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
-}
-
-func verifySignature(alg string, key crypto.PublicKey, signed, sig []byte) bool {
-	rsaKey, ok := key.(*rsa.PublicKey)
-	if !ok {
-		return false
-	}
-	digest := sha256.Sum256(signed)
-	switch alg {
-	case "RS256":
-		return rsa.VerifyPKCS1v15(rsaKey, crypto.SHA256, digest[:], sig) == nil
-	case "PS256":
-		return rsa.VerifyPSS(rsaKey, crypto.SHA256, digest[:], sig, nil) == nil
-	}
-	return false
-}
-
-func checkTimes(c *jwtClaims) *entraError {
+func checkTimes(c *jwtcheck.Claims) *entraError {
 	now := time.Now()
 	if c.Expiry == nil || !now.Before(time.Unix(*c.Expiry, 0)) ||
 		c.NotBefore != nil && now.Add(5*time.Minute).Before(time.Unix(*c.NotBefore, 0)) {
@@ -396,17 +327,18 @@ func checkTimes(c *jwtClaims) *entraError {
 // the token endpoint), or a federated token matching one of its federated
 // identity credentials, signed by a trusted issuer.
 func (s *Server) verifyAssertion(app *App, assertion, endpoint string, g *Grant) *entraError {
-	alg, claims, signed, sig, err := parseJWT(assertion)
+	t, err := jwtcheck.Parse(assertion)
 	if err != nil {
 		return &entraError{http.StatusBadRequest, "invalid_client", 50027, "JWT token is invalid or malformed."}
 	}
+	claims := &t.Claims
 	if claims.Issuer == app.ClientID && claims.Subject == app.ClientID {
 		if !slices.Contains(claims.Audience, endpoint) {
 			return &entraError{http.StatusBadRequest, "invalid_client", 700021, fmt.Sprintf("Client assertion application identifier doesn't match 'client_id' parameter, or the audience is not %s.", endpoint)}
 		}
 		ok := false
 		for _, c := range app.Certificates {
-			ok = ok || verifySignature(alg, c.PublicKey, signed, sig)
+			ok = ok || t.Verify(c.PublicKey)
 		}
 		if !ok {
 			return &entraError{http.StatusUnauthorized, "invalid_client", 700027, "Client assertion failed signature validation."}
@@ -432,7 +364,7 @@ func (s *Server) verifyAssertion(app *App, assertion, endpoint string, g *Grant)
 	if key == nil {
 		return &entraError{http.StatusBadRequest, "invalid_client", 50166, fmt.Sprintf("Request to External OIDC endpoint failed. Issuer: '%s'.", claims.Issuer)}
 	}
-	if !verifySignature(alg, key, signed, sig) {
+	if !t.Verify(key) {
 		return &entraError{http.StatusUnauthorized, "invalid_client", 700211, "The presented assertion failed signature validation against the issuer's keys."}
 	}
 	aud := fic.Audience

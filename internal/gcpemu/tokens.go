@@ -4,9 +4,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -17,6 +15,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/secretsync/secretsync/internal/jwtcheck"
 )
 
 // Token exchange parameters of RFC 8693, as Google's STS takes them.
@@ -63,13 +63,9 @@ func (s *Server) TrustIssuer(issuer string, key crypto.PublicKey) {
 // TrustIssuerPEM is [Server.TrustIssuer] with a PEM "PUBLIC KEY", such as
 // a kube-apiserver's --service-account-key-file.
 func (s *Server) TrustIssuerPEM(issuer string, pemKey []byte) error {
-	block, _ := pem.Decode(pemKey)
-	if block == nil {
-		return errors.New("gcpemu: no PEM block in key")
-	}
-	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	key, err := jwtcheck.ParsePublicKeyPEM(pemKey)
 	if err != nil {
-		return fmt.Errorf("gcpemu: parse public key: %w", err)
+		return fmt.Errorf("gcpemu: %w", err)
 	}
 	s.TrustIssuer(issuer, key)
 	return nil
@@ -225,7 +221,8 @@ func (s *Server) stsToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_target", "The target service indicated by the \"audience\" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn't exist.")
 		return
 	}
-	claims, err := s.verifyJWT(p["subject_token"], func(h jwtHeader, c *jwtClaims) (crypto.PublicKey, error) {
+	claims, err := s.verifyJWT(p["subject_token"], func(t *jwtcheck.Token) (crypto.PublicKey, error) {
+		c := &t.Claims
 		if c.Issuer != pool.Issuer {
 			return nil, fmt.Errorf("The issuer in ID Token %s does not match the expected ones.", c.Issuer)
 		}
@@ -275,11 +272,11 @@ func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var email string
-	claims, err := s.verifyJWT(r.PostForm.Get("assertion"), func(h jwtHeader, c *jwtClaims) (crypto.PublicKey, error) {
+	claims, err := s.verifyJWT(r.PostForm.Get("assertion"), func(t *jwtcheck.Token) (crypto.PublicKey, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		k, ok := s.keys[h.KeyID]
-		if !ok || k.email != c.Issuer {
+		k, ok := s.keys[t.KeyID]
+		if !ok || k.email != t.Claims.Issuer {
 			return nil, errors.New("Invalid JWT Signature.")
 		}
 		email = k.email
@@ -367,59 +364,25 @@ func writeJSON(w http.ResponseWriter, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-type jwtHeader struct {
-	Alg   string `json:"alg"`
-	KeyID string `json:"kid"`
-}
-
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*a = audience{one}
-		return nil
-	}
-	return json.Unmarshal(b, (*[]string)(a))
-}
-
-type jwtClaims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  audience `json:"aud"`
-	Scope     string   `json:"scope"`
-	Expiry    *int64   `json:"exp"`
-	NotBefore *int64   `json:"nbf"`
-}
-
 // verifyJWT checks a compact RS256 JWT: its signature against the key
 // keyFor returns, and its validity period. Its errors never quote the
 // token.
-func (s *Server) verifyJWT(token string, keyFor func(jwtHeader, *jwtClaims) (crypto.PublicKey, error)) (*jwtClaims, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
+func (s *Server) verifyJWT(token string, keyFor func(*jwtcheck.Token) (crypto.PublicKey, error)) (*jwtcheck.Claims, error) {
+	t, err := jwtcheck.Parse(token)
+	if err != nil {
 		return nil, errors.New("Unable to parse the ID Token.")
 	}
-	var (
-		h jwtHeader
-		c jwtClaims
-	)
-	if decodeSegment(parts[0], &h) != nil || decodeSegment(parts[1], &c) != nil {
-		return nil, errors.New("Unable to parse the ID Token.")
+	if t.Alg != "RS256" {
+		return nil, fmt.Errorf("Unsupported signing algorithm %q.", t.Alg)
 	}
-	if h.Alg != "RS256" {
-		return nil, fmt.Errorf("Unsupported signing algorithm %q.", h.Alg)
-	}
-	key, err := keyFor(h, &c)
+	key, err := keyFor(t)
 	if err != nil {
 		return nil, err
 	}
-	rsaKey, ok := key.(*rsa.PublicKey)
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if !ok || err != nil || rsa.VerifyPKCS1v15(rsaKey, crypto.SHA256, digest[:], sig) != nil {
+	if !t.Verify(key) {
 		return nil, errors.New("Invalid JWT signature.")
 	}
+	c := &t.Claims
 	now := s.now()
 	if c.Expiry == nil || !now.Before(time.Unix(*c.Expiry, 0)) {
 		return nil, errors.New("The token has expired.")
@@ -427,13 +390,5 @@ func (s *Server) verifyJWT(token string, keyFor func(jwtHeader, *jwtClaims) (cry
 	if c.NotBefore != nil && now.Before(time.Unix(*c.NotBefore, 0).Add(-time.Minute)) {
 		return nil, errors.New("The token is not valid yet.")
 	}
-	return &c, nil
-}
-
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, v)
+	return c, nil
 }
