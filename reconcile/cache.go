@@ -27,7 +27,6 @@ type Cache struct {
 	maxEntries int
 	maxAge     time.Duration
 	onChange   func(store string, ref provider.Ref, reader string)
-	shared     func(store string, ref provider.Ref) bool
 	now        func() time.Time
 
 	mu        sync.Mutex
@@ -59,11 +58,6 @@ type CacheOptions struct {
 	// OnChange, if set, is called when a read of store and ref by reader
 	// returns a value different from the one cached before it.
 	OnChange func(store string, ref provider.Ref, reader string)
-	// Shared, if set, reports whether more than one reader reads ref of
-	// store. Reads it says are not shared go straight to the store and are
-	// not held: a reader never takes its own read again, so holding them
-	// would cost memory and save nothing.
-	Shared func(store string, ref provider.Ref) bool
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 }
@@ -79,7 +73,7 @@ func NewCache(o CacheOptions) *Cache {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Cache{maxEntries: o.MaxEntries, maxAge: o.MaxAge, onChange: o.OnChange, shared: o.Shared, now: o.Now, entries: map[cacheKey]*cacheEntry{}}
+	return &Cache{maxEntries: o.MaxEntries, maxAge: o.MaxAge, onChange: o.OnChange, now: o.Now, entries: map[cacheKey]*cacheEntry{}}
 }
 
 // Client wraps the client of the store identified by store (which must
@@ -136,10 +130,6 @@ func (cc *cachedClient) GetSecret(ctx context.Context, ref provider.Ref) (provid
 		default:
 			// A read is under way: wait for it.
 		}
-	}
-	if !ok && prev == nil && c.shared != nil && !c.shared(cc.store, ref) {
-		c.mu.Unlock()
-		return cc.Client.GetSecret(ctx, ref)
 	}
 	if !ok {
 		e = &cacheEntry{done: make(chan struct{}), by: cc.reader}

@@ -167,32 +167,3 @@ func TestCacheIsBounded(t *testing.T) {
 		t.Errorf("after expiry the cache should hold only the new read, holds %d", got)
 	}
 }
-
-func TestCacheHoldsOnlySharedReads(t *testing.T) {
-	inner := &countingClient{values: map[string]string{"mine": "a", "ours": "b"}}
-	cache := NewCache(CacheOptions{Shared: func(store string, ref provider.Ref) bool { return ref.Key == "ours" }})
-	for i := 0; i < 3; i++ {
-		c := cache.Client(inner, "store-1", fmt.Sprint("reader-", i), time.Hour)
-		if got := value(t, c, "ours"); got != "b" {
-			t.Fatalf("ours: got %q", got)
-		}
-	}
-	if got := inner.reads.Load(); got != 1 {
-		t.Errorf("a shared key read by 3 readers: want 1 read, got %d", got)
-	}
-	if got := cache.Len(); got != 1 {
-		t.Errorf("after the shared read: %d reads held; want 1", got)
-	}
-	only := cache.Client(inner, "store-1", "reader-0", time.Hour)
-	for i := 0; i < 2; i++ {
-		if got := value(t, only, "mine"); got != "a" {
-			t.Fatalf("mine: got %q", got)
-		}
-	}
-	if got := inner.reads.Load(); got != 3 {
-		t.Errorf("a key of one reader read twice: want 2 more reads, got %d in all", got)
-	}
-	if got := cache.Len(); got != 1 {
-		t.Errorf("a key of one reader must not be held: %d reads held; want 1", got)
-	}
-}
