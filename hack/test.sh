@@ -18,11 +18,15 @@ go vet ./...
 echo "--- go test" >&2
 go test -count=1 -timeout 20m ./...
 
+# Four targets at 15 s each: about a minute in all. A new input is
+# minimized for at most 5 s, so that minimizing does not take the run.
 FUZZTIME="${FUZZTIME:-15s}"
 for target in \
+  ./internal/render:FuzzManifest \
   ./reconcile:FuzzReconcile \
+  ./reconcile:FuzzRewrite \
   ./template:FuzzRender; do
   pkg="${target%%:*}" fn="${target##*:}"
   echo "--- fuzz $fn ($FUZZTIME)" >&2
-  go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" "$pkg"
+  go test -run '^$' -fuzz "^${fn}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 5s "$pkg"
 done

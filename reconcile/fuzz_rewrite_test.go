@@ -31,6 +31,7 @@ func FuzzRewrite(f *testing.F) {
 	f.Add("k", "k", "$", "", "", "{{ .value")
 	f.Add("\xff\xfe", "(?s).", "[$0]", "", "", "{{ printf \"%0999999d\" 1 }}")
 	f.Add("same", ".*", "fixed", "", "", "")
+	f.Add("0123456789abcdef0123456789abcdef0123456789abcdef", "(.)", "$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1$1", "(.*)", "$1$1", "")
 	f.Fuzz(func(t *testing.T, key, source1, target1, source2, target2, transform string) {
 		for _, s := range []string{key, source1, target1, source2, target2, transform} {
 			if len(s) > maxFuzzInput {
@@ -105,9 +106,12 @@ func checkRegexpStep(t *testing.T, rw *externalsecret.RewriteRegexp, in, out map
 		return
 	}
 	want := map[string]string{}
-	collision := false
+	collision, tooLong := false, false
 	for k := range in {
 		nk := re.ReplaceAllString(k, rw.Target)
+		if len(nk) > MaxRewriteKey {
+			tooLong = true
+		}
 		if _, dup := want[nk]; dup {
 			collision = true
 		}
@@ -119,6 +123,13 @@ func checkRegexpStep(t *testing.T, rw *externalsecret.RewriteRegexp, in, out map
 		if bound := len(k) + (len(k)+1)*len(rw.Target) + len(rw.Target)*len(k); len(nk) > bound {
 			t.Fatalf("key of %d bytes renamed to %d bytes by a target of %d, over %d", len(k), len(nk), len(rw.Target), bound)
 		}
+	}
+	if tooLong {
+		// Keys are renamed in map order: a collision may be met first.
+		if err == nil || !(strings.Contains(err.Error(), "renamed to over") || collision && strings.Contains(err.Error(), "both become")) {
+			t.Fatalf("a key is renamed to over %d bytes, and the rewrite gave %v", MaxRewriteKey, err)
+		}
+		return
 	}
 	if collision {
 		if err == nil || !strings.Contains(err.Error(), "both become") {

@@ -108,7 +108,8 @@ func Rewrite(rewrites []externalsecret.Rewrite, m map[string][]byte) (map[string
 			if err != nil {
 				return nil, fmt.Errorf("rewrite[%d]: regexp: %w", i, err)
 			}
-			rename = func(k string) (string, error) { return re.ReplaceAllString(k, rw.Regexp.Target), nil }
+			target := rw.Regexp.Target
+			rename = func(k string) (string, error) { return replaceAll(re, k, target) }
 		case rw.Transform != nil:
 			name := fmt.Sprintf("rewrite[%d]", i)
 			rename = func(k string) (string, error) {
@@ -128,6 +129,49 @@ func Rewrite(rewrites []externalsecret.Rewrite, m map[string][]byte) (map[string
 		m = out
 	}
 	return m, nil
+}
+
+// MaxRewriteKey bounds the keys a rewrite may make. A Secret key is at
+// most 253 bytes; the room above that is for a chain whose later steps
+// shorten what earlier ones made. A regexp such as (.*) with target
+// $1$1, chained, would otherwise double a key at every step.
+const MaxRewriteKey = 4096
+
+// maxExpansion bounds what one match's expansion of a target may make
+// before it is measured.
+const maxExpansion = 1 << 20
+
+// replaceAll is regexp.ReplaceAllString, stopped as soon as the key it
+// makes passes MaxRewriteKey. Each match's expansion is bounded before it
+// is made: the target's text, plus the match for each reference in it.
+func replaceAll(re *regexp.Regexp, k, target string) (string, error) {
+	refs := strings.Count(target, "$")
+	var b []byte
+	last := 0
+	for _, m := range re.FindAllStringSubmatchIndex(k, -1) {
+		b = append(b, k[last:m[0]]...)
+		if len(target)+refs*(m[1]-m[0]) > maxExpansion {
+			return "", fmt.Errorf("key %s: the target could expand one match to over %d bytes", shortKey(k), maxExpansion)
+		}
+		b = re.ExpandString(b, target, k, m)
+		last = m[1]
+		if len(b) > MaxRewriteKey {
+			return "", fmt.Errorf("key %s: renamed to over %d bytes", shortKey(k), MaxRewriteKey)
+		}
+	}
+	b = append(b, k[last:]...)
+	if len(b) > MaxRewriteKey {
+		return "", fmt.Errorf("key %s: renamed to over %d bytes", shortKey(k), MaxRewriteKey)
+	}
+	return string(b), nil
+}
+
+// shortKey quotes a key for an error, cut to its first 64 bytes.
+func shortKey(k string) string {
+	if len(k) <= 64 {
+		return fmt.Sprintf("%q", k)
+	}
+	return fmt.Sprintf("%q… (%d bytes)", k[:64], len(k))
 }
 
 // ValidateKey checks that k is a valid Secret key.

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -208,6 +209,11 @@ func decode(raw []byte, obj any, warn io.Writer, doc int) error {
 	}
 	if err := yaml.UnmarshalStrict(raw, obj); err != nil {
 		fmt.Fprintf(warn, "document %d: warning: %v\n", doc, err)
+	}
+	if o, ok := obj.(metav1.Object); ok {
+		if errs := validation.IsDNS1123Subdomain(o.GetName()); len(errs) > 0 {
+			return fmt.Errorf("metadata.name %q: %s", o.GetName(), strings.Join(errs, "; "))
+		}
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
-func options(t *testing.T, warnings *bytes.Buffer) Options {
+func options(t testing.TB, warnings *bytes.Buffer) Options {
 	t.Helper()
 	reg, err := provider.NewRegistry(fake.New())
 	if err != nil {
