@@ -152,4 +152,9 @@ func TestItemsFiltersAndFiles(t *testing.T) {
 	if got := emu.Calls("GetItem"); got != 3 {
 		t.Errorf("GetItem calls: %d", got)
 	}
+	for _, r := range emu.Requests() {
+		if r.Op == "GetItem" && (r.Vault != v || r.Item != doc) {
+			t.Errorf("GetItem recorded as %+v, want vault %s and item %s", r, v, doc)
+		}
+	}
 }

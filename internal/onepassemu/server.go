@@ -96,12 +96,15 @@ type File struct {
 }
 
 // Request is one request the server answered, for tests that check what
-// a client asked: which operation, with which filter, and the status.
+// a client asked: which operation, on which vault and item, with which
+// filter, and the status.
 type Request struct {
 	// Op is the operation, such as "ListVaults" or "GetItem".
 	Op string
 	// Vault is the vault ID in the path, if any.
 	Vault string
+	// Item is the item ID in the path, if any.
+	Item string
 	// Filter is the filter query parameter, if any.
 	Filter string
 	// Status is the HTTP status of the answer.
@@ -326,7 +329,7 @@ func (s *Server) op(name string, h func(w http.ResponseWriter, r *http.Request, 
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			s.mu.Lock()
-			s.requests = append(s.requests, Request{Op: name, Vault: r.PathValue("vault"), Filter: r.URL.Query().Get("filter"), Status: sw.status})
+			s.requests = append(s.requests, Request{Op: name, Vault: r.PathValue("vault"), Item: r.PathValue("item"), Filter: r.URL.Query().Get("filter"), Status: sw.status})
 			s.mu.Unlock()
 		}()
 		s.mu.Lock()

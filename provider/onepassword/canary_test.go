@@ -23,6 +23,7 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	h.emu.PutItem("staging", onepassemu.Item{Title: "doc", Category: "DOCUMENT", Files: []onepassemu.File{{Name: "f", Content: []byte(canary)}}})
 	h.emu.PutItem("staging", onepassemu.Item{Title: "twice", Fields: []onepassemu.Field{{Label: "password", Value: canary}}})
 	h.emu.PutItem("staging", onepassemu.Item{Title: "twice", Fields: []onepassemu.Field{{Label: "password", Value: canary}}})
+	h.emu.PutItem("shared", onepassemu.Item{Title: "two-passwords", Fields: []onepassemu.Field{{Label: "password", Value: canary}, {Label: "password", Value: canary}}})
 
 	c := h.client(func(op *secretstore.OnePasswordProvider) { op.Auth.SecretRef.ConnectToken.Name = "canary-token" })
 	var errs []error
@@ -55,11 +56,22 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	}
 	get("twice")
 	get("missing")
-	_, err := c.(provider.Finder).Find(context.Background(), provider.Find{Path: "db"})
-	collect(err)
-	_, err = c.(provider.Finder).Find(context.Background(), provider.Find{Name: "("})
-	collect(err)
-	_, err = c.GetSecret(context.Background(), provider.Ref{Key: "db", Version: "1"})
+	find := func(f provider.Find) {
+		_, err := c.(provider.Finder).Find(context.Background(), f)
+		collect(err)
+	}
+	find(provider.Find{Path: "db"})
+	find(provider.Find{Path: "db", Name: "("})
+	// Finds by title.
+	find(provider.Find{Name: "("})
+	find(provider.Find{})
+	find(provider.Find{Name: "^twice$"})
+	find(provider.Find{Name: "^two-passwords$"})
+	for _, op := range []string{"GetItem", "ListFiles", "ListItems"} {
+		h.emu.Fail(op, 500, 1)
+		find(provider.Find{Name: "^doc$"})
+	}
+	_, err := c.GetSecret(context.Background(), provider.Ref{Key: "db", Version: "1"})
 	collect(err)
 
 	for _, op := range []string{"GetItem", "ListFiles", "ListItems"} {
@@ -68,6 +80,7 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	}
 	h.emu.RevokeToken(secretToken)
 	get("db")
+	find(provider.Find{Name: "^db$"})
 	collect(c.(provider.Validator).Validate(context.Background()))
 
 	for _, err := range errs {

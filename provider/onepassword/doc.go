@@ -26,10 +26,19 @@
 //     item its field labelled "password".
 //   - dataFrom.extract maps a document's files by name, or an item's
 //     labelled fields by label.
-//   - dataFrom.find ([provider.Finder]): path is the title items must
-//     have, tags are tags they must all have, and name is an RE2
-//     expression for field labels and file names; the first value found
-//     for a key, by vault priority and then title, wins.
+//   - dataFrom.find ([provider.Finder]) with path, the External Secrets
+//     Operator's form: path is the title items must have, tags are tags
+//     they must all have, and name is an RE2 expression for field labels
+//     and file names, which are the keys; the first value found for a
+//     key, by vault priority and then listing order, wins.
+//   - dataFrom.find without path selects items instead: name is an RE2
+//     expression for titles (unanchored, like every find.name), and tags
+//     are tags they must all have; one of the two is required. Each item
+//     gives one key, its title, holding its value without a property (a
+//     document's first file, another item's "password" field); items
+//     without one are left out. A title is read from the first vault, by
+//     priority, that has it selected; two selected items with one title
+//     in one vault are an error. Only the items selected are read.
 //   - metadataPolicy Fetch reads the item's ID, title, vault, category,
 //     tags, version and times as a JSON object.
 //   - remoteRef.version is refused: Connect reads no past versions.
@@ -37,7 +46,10 @@
 // An item is read with GET /v1/vaults/{vault}/items?filter=title eq "…"
 // and GET /v1/vaults/{vault}/items/{item}; an item with files adds one
 // GET …/files?inline_files=true, falling back to each file's
-// content_path for any file the listing left without content.
+// content_path for any file the listing left without content. A find
+// lists each vault once, filtered by title (with path) or by the first
+// tag, checks the rest of its selection on the listing, and reads only
+// the items it selects; without path, only a document's files are read.
 //
 // A missing item, field or file is [provider.ErrNotFound]. Everything
 // else (a vault the token cannot see, 401 and 403 answers, server

@@ -80,7 +80,7 @@ func (c *client) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secr
 			"createdAt": it.CreatedAt, "updatedAt": it.UpdatedAt,
 		})
 	}
-	return &itemSecret{title: it.Title, category: it.Category, fields: it.Fields, files: it.Files}, nil
+	return secretOf(it), nil
 }
 
 // findItem finds the item titled key in the vaults, by priority. Two
@@ -125,21 +125,43 @@ func quoteAll(names []string) string {
 
 // getItem reads an item with its fields and the content of its files.
 func (c *client) getItem(ctx context.Context, vault, vaultID, id string) (*itemJSON, error) {
-	path := "/v1/vaults/" + url.PathEscape(vaultID) + "/items/" + url.PathEscape(id)
+	it, err := c.getItemFields(ctx, vault, vaultID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.readFiles(ctx, vault, vaultID, id, it); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+func itemPath(vaultID, id string) string {
+	return "/v1/vaults/" + url.PathEscape(vaultID) + "/items/" + url.PathEscape(id)
+}
+
+// getItemFields reads an item with its fields, and its files without
+// their content.
+func (c *client) getItemFields(ctx context.Context, vault, vaultID, id string) (*itemJSON, error) {
 	var it itemJSON
-	if err := c.getJSON(ctx, path, nil, &it); err != nil {
+	if err := c.getJSON(ctx, itemPath(vaultID, id), nil, &it); err != nil {
 		markNotFound(err)
 		return nil, fmt.Errorf("read item %s in vault %q: %w", id, vault, err)
 	}
+	return &it, nil
+}
+
+// readFiles reads the content of the files of it, the item id: one
+// request for every file's content, inline; then, for any file the
+// listing left without content, that file's content path.
+func (c *client) readFiles(ctx context.Context, vault, vaultID, id string, it *itemJSON) error {
 	if len(it.Files) == 0 {
-		return &it, nil
+		return nil
 	}
-	// One request for every file's content, inline; then, for any file
-	// the listing left without content, that file's content path.
+	path := itemPath(vaultID, id)
 	var inline []fileJSON
 	if err := c.getJSON(ctx, path+"/files", url.Values{"inline_files": {"true"}}, &inline); err != nil {
 		markNotFound(err)
-		return nil, fmt.Errorf("read the files of item %s in vault %q: %w", id, vault, err)
+		return fmt.Errorf("read the files of item %s in vault %q: %w", id, vault, err)
 	}
 	content := make(map[string][]byte, len(inline))
 	for _, f := range inline {
@@ -160,11 +182,11 @@ func (c *client) getItem(ctx context.Context, vault, vaultID, id string) (*itemJ
 		b, err := c.get(ctx, p, nil)
 		if err != nil {
 			markNotFound(err)
-			return nil, fmt.Errorf("read file %q of item %s in vault %q: %w", f.Name, id, vault, err)
+			return fmt.Errorf("read file %q of item %s in vault %q: %w", f.Name, id, vault, err)
 		}
 		f.Content = b
 	}
-	return &it, nil
+	return nil
 }
 
 // markNotFound makes a 404 for an item or file read as a missing secret.
@@ -182,6 +204,10 @@ type itemSecret struct {
 	title, category string
 	fields          []fieldJSON
 	files           []fileJSON
+}
+
+func secretOf(it *itemJSON) *itemSecret {
+	return &itemSecret{title: it.Title, category: it.Category, fields: it.Fields, files: it.Files}
 }
 
 func (s *itemSecret) document() bool { return s.category == documentCategory }

@@ -234,63 +234,6 @@ func TestVaultRecreated(t *testing.T) {
 	}
 }
 
-func TestFind(t *testing.T) {
-	h := newHarness(t)
-	h.emu.PutItem("staging", onepassemu.Item{Title: "other", Tags: []string{"prod"}, Fields: []onepassemu.Field{{Label: "A", Value: "other"}, {Label: "C", Value: "3"}}})
-	h.emu.PutItem("staging", onepassemu.Item{Title: "app", Tags: []string{"prod", "web"}, Fields: []onepassemu.Field{{Label: "A", Value: "1"}, {Label: "B", Value: canary}}})
-	h.emu.PutItem("shared", onepassemu.Item{Title: "app", Tags: []string{"prod", "web"}, Fields: []onepassemu.Field{{Label: "A", Value: "shared"}, {Label: "D", Value: "4"}}})
-	h.emu.PutItem("staging", onepassemu.Item{Title: "cert", Category: "DOCUMENT", Tags: []string{"prod"}, Files: []onepassemu.File{{Name: "tls.crt", Content: []byte("crt")}}})
-	h.emu.PutItem("shared", onepassemu.Item{Title: "dup", Tags: []string{"bad"}, Fields: []onepassemu.Field{{Label: "x", Value: "1"}, {Label: "x", Value: "2"}}})
-	c := h.client(nil).(provider.Finder)
-
-	tests := map[string]struct {
-		find    provider.Find
-		want    map[string][]byte
-		wantErr bool
-	}{
-		"path is a title, higher-priority vault first": {
-			find: provider.Find{Path: "app"},
-			want: map[string][]byte{"A": []byte("1"), "B": []byte(canary), "D": []byte("4")},
-		},
-		"name matches labels, items by title": {
-			find: provider.Find{Name: "^A$"},
-			want: map[string][]byte{"A": []byte("1")},
-		},
-		"tags, all of them": {
-			find: provider.Find{Tags: map[string]string{"web": "", "prod": "ignored"}},
-			want: map[string][]byte{"A": []byte("1"), "B": []byte(canary), "D": []byte("4")},
-		},
-		"tags and a name over labels and file names": {
-			find: provider.Find{Tags: map[string]string{"prod": ""}, Name: `^(C|tls\..*)$`},
-			want: map[string][]byte{"C": []byte("3"), "tls.crt": []byte("crt")},
-		},
-		"nothing matches": {
-			find: provider.Find{Path: "none"},
-			want: map[string][]byte{},
-		},
-		"a bad regexp":                   {find: provider.Find{Name: "("}, wantErr: true},
-		"two fields with one label":      {find: provider.Find{Tags: map[string]string{"bad": ""}}, wantErr: true},
-		"everything, duplicates refused": {find: provider.Find{}, wantErr: true},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, err := c.Find(context.Background(), tc.find)
-			if tc.wantErr {
-				if err == nil || errors.Is(err, provider.ErrNotFound) {
-					t.Fatalf("want an error, got %v, %v", got, err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 // Failures read as what they are, name the item or vault, and are never
 // ErrNotFound, which would let deletionPolicy delete a Secret.
 func TestConnectErrors(t *testing.T) {
