@@ -27,7 +27,9 @@
 // Doppler's read endpoints have no pagination, so neither has the
 // emulator. [Server.Throttle] makes the next requests fail with 429 and a
 // Retry-After header; [Server.Calls] and [Server.CallsWithStatus] count
-// requests, such as downloads answered 304.
+// requests, such as downloads answered 304; [Server.Hold] keeps requests
+// waiting until released, and [Server.Held] counts them, so a test can
+// see how many requests concurrent callers send.
 //
 // What it cannot prove, compared with Doppler: the exact wording of its
 // error messages; the exact names its transformers write for unusual

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -183,5 +184,41 @@ func TestTransform(t *testing.T) {
 	}
 	if _, ok := doppleremu.Transform("shout", "A"); ok {
 		t.Error("an unknown transformer")
+	}
+}
+
+func TestHold(t *testing.T) {
+	emu := doppleremu.New()
+	defer emu.Close()
+	release := emu.Hold()
+	done := make(chan int)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, emu.URL+"/v3/me", nil)
+		req.Header.Set("Authorization", "Bearer "+doppleremu.PersonalToken)
+		resp, err := emu.Client().Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	for emu.Held() != 1 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := emu.Calls("me"); n != 0 {
+		t.Errorf("a held request is counted: %d", n)
+	}
+	release()
+	release()
+	if status := <-done; status != 200 {
+		t.Errorf("released: %d", status)
+	}
+	if held, n := emu.Held(), emu.Calls("me"); held != 0 || n != 1 {
+		t.Errorf("after release: %d held, %d counted", held, n)
+	}
+	// Requests after the release are not held.
+	if status, _, _ := get(t, emu, "Bearer "+doppleremu.PersonalToken, "/v3/me", nil); status != 200 {
+		t.Errorf("after release: %d", status)
 	}
 }

@@ -33,6 +33,8 @@ type Server struct {
 	calls    map[string]map[int]int // op to status to count
 	throttle int
 	retry    string
+	gate     chan struct{} // while not nil, requests wait for it to close
+	held     int
 }
 
 type token struct {
@@ -128,6 +130,34 @@ func (s *Server) Throttle(n int, retryAfter string) {
 	s.throttle, s.retry = n, retryAfter
 }
 
+// Hold makes every request wait, unanswered, until release is called, for
+// tests of what concurrent clients send; requests are counted when
+// answered. release may be called more than once.
+func (s *Server) Hold() (release func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.gate = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.gate == gate {
+				s.gate = nil
+			}
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
+}
+
+// Held returns how many requests wait for the release of [Server.Hold].
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
 // Calls returns how many requests reached op ("me", "secret" or
 // "download"), whatever their outcome.
 func (s *Server) Calls(op string) int {
@@ -175,9 +205,28 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// op counts a request, applies injected throttling and authenticates it.
+// op holds a request while [Server.Hold] says so, counts it, applies
+// injected throttling and authenticates it.
 func (s *Server) op(name string, h func(w http.ResponseWriter, r *http.Request, tok *token)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		gate := s.gate
+		if gate != nil {
+			s.held++
+		}
+		s.mu.Unlock()
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+			}
+			s.mu.Lock()
+			s.held--
+			s.mu.Unlock()
+			if r.Context().Err() != nil {
+				return
+			}
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			s.mu.Lock()

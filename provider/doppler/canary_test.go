@@ -56,6 +56,10 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	collect(err)
 	h.emu.Throttle(0, "")
 
+	missing := h.client(func(d *secretstore.DopplerProvider) { withToken(d); d.Project, d.Config = "auth-api", "stg" })
+	_, err = missing.GetSecret(context.Background(), provider.Ref{Key: "JSON"})
+	collect(err)
+
 	h.emu.RevokeToken(secretToken)
 	_, err = c.GetSecret(context.Background(), provider.Ref{Key: "JSON"})
 	collect(err)

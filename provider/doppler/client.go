@@ -30,8 +30,11 @@ type client struct {
 	maxAttempts                          int
 	maxWait                              time.Duration
 
-	mu        sync.Mutex
-	downloads map[downloadKey]*download
+	mu sync.Mutex
+	// kept holds the last document of each download, solely to answer
+	// a 304 Not Modified; flights, the downloads under way.
+	kept    map[downloadKey]*document
+	flights map[downloadKey]*flight
 }
 
 // downloadKey is what a download depends on besides the config's
@@ -40,8 +43,8 @@ type downloadKey struct {
 	project, config, format, transformer string
 }
 
-// download is the last document downloaded and its ETag.
-type download struct {
+// document is a downloaded document and its ETag.
+type document struct {
 	etag string
 	body []byte
 }
@@ -138,15 +141,18 @@ func (a *answer) err() *apiError {
 	return &apiError{status: a.status, message: clean(strings.Join(e.Messages, "; "))}
 }
 
-type valueJSON struct {
-	Raw      *string `json:"raw"`
-	Computed *string `json:"computed"`
-}
-
 // GetSecret reads one secret's computed value, its references to other
-// secrets resolved, with GET /v3/configs/config/secret. Properties walk
-// a value that is a JSON object, and dataFrom.extract maps its keys, as
-// the External Secrets Operator's "JSON secret" does.
+// secrets resolved, from the config's download in json format with
+// Doppler's own names: no name transformer, whatever the store's. Every
+// GetSecret of the config shares that one download, kept with its ETag,
+// so reading many secrets of an unchanged config costs one 304 each
+// and no body. Properties walk a value that is a JSON object, and
+// dataFrom.extract maps its keys, as the External Secrets Operator's
+// "JSON secret" does.
+//
+// A secret absent from a download Doppler answered is
+// [provider.ErrNotFound]; a failed download, such as a 404 for a missing
+// project or config, never is.
 func (c *client) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secret, error) {
 	switch {
 	case ref.Version != "":
@@ -154,45 +160,39 @@ func (c *client) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secr
 	case ref.Metadata:
 		return nil, fmt.Errorf("secret %q in %s: Doppler secrets have no metadata to fetch; remove metadataPolicy Fetch", ref.Key, c.store)
 	}
-	v, err := c.secret(ctx, ref.Key)
+	body, err := c.downloadAll(ctx, c.rawKey())
 	if err != nil {
-		return nil, fmt.Errorf("secret %q in %s: %w", ref.Key, c.store, err)
+		return nil, fmt.Errorf("secret %q in %s: download the config: %w", ref.Key, c.store, err)
 	}
-	return provider.NewJSONSecret(v), nil
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(body, &all); err != nil {
+		// Errors of encoding/json can quote the input, which holds values.
+		return nil, fmt.Errorf("secret %q in %s: the download is not a JSON object", ref.Key, c.store)
+	}
+	raw, ok := all[ref.Key]
+	switch {
+	case ok:
+		return provider.NewJSONSecret(value(raw)), nil
+	case !secretName.MatchString(ref.Key):
+		// Not a deletion: a name Doppler cannot hold is a mistake in the
+		// manifest, such as a name written as a transformer writes it.
+		return nil, fmt.Errorf("secret %q in %s: Doppler names secrets with uppercase letters, digits and underscores; remoteRef.key takes the name as Doppler shows it, the store's nameTransformer applies to find only", ref.Key, c.store)
+	}
+	return nil, fmt.Errorf("secret %q in %s: %w in the config", ref.Key, c.store, provider.ErrNotFound)
 }
 
-func (c *client) secret(ctx context.Context, name string) ([]byte, error) {
-	q := c.configQuery()
-	q.Set("name", name)
-	a, err := c.get(ctx, "/v3/configs/config/secret", q, nil)
-	if err != nil {
-		return nil, err
+// secretName is the form of the names Doppler lets a secret have.
+var secretName = regexp.MustCompile(`^[A-Z0-9_]+$`)
+
+// value is a secret's value in a json download: its string, or the JSON
+// itself should Doppler ever write another type. It never shares memory
+// with the download.
+func value(raw json.RawMessage) []byte {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return []byte(s)
 	}
-	if a.status != http.StatusOK {
-		e := a.err()
-		// Doppler answers 404 for a missing project or config too, which
-		// is a mistake in the store, not a missing secret.
-		e.notFound = a.status == http.StatusNotFound && strings.Contains(strings.ToLower(e.message), "secret")
-		return nil, e
-	}
-	var r struct {
-		Value  *valueJSON `json:"value"`
-		Secret *struct {
-			Value *valueJSON `json:"value"`
-		} `json:"secret"`
-	}
-	if err := json.Unmarshal(a.body, &r); err != nil {
-		// Errors of encoding/json can quote the input, which holds values.
-		return nil, errors.New("Doppler's answer is not the JSON expected")
-	}
-	v := r.Value
-	if v == nil && r.Secret != nil {
-		v = r.Secret.Value
-	}
-	if v == nil || v.Computed == nil {
-		return nil, errors.New("Doppler's answer has no computed value")
-	}
-	return []byte(*v.Computed), nil
+	return append([]byte(nil), raw...)
 }
 
 func (c *client) configQuery() url.Values {
@@ -204,27 +204,108 @@ func (c *client) configQuery() url.Values {
 	return q
 }
 
-// downloadAll returns every secret of the config in the store's format, by
-// GET /v3/configs/config/secrets/download. It keeps the last document
-// and its ETag, and asks with If-None-Match: an unchanged config is
-// answered 304 Not Modified, with no body, and the kept document served.
-func (c *client) downloadAll(ctx context.Context) ([]byte, error) {
+// rawKey is the download GetSecret reads: json, Doppler's own names.
+func (c *client) rawKey() downloadKey {
+	return downloadKey{project: c.project, config: c.config, format: "json"}
+}
+
+// findKey is the download Find reads: the store's format and name
+// transformer. Without either it is rawKey, and one download serves
+// both.
+func (c *client) findKey() downloadKey {
 	format := c.format
 	if format == "" {
 		format = "json"
 	}
-	key := downloadKey{c.project, c.config, format, c.transformer}
+	return downloadKey{project: c.project, config: c.config, format: format, transformer: c.transformer}
+}
+
+// flight is a download under way, shared by every caller that asks for
+// the same downloadKey meanwhile.
+type flight struct {
+	done   chan struct{} // closed when body and err are set
+	body   []byte
+	err    error
+	cancel context.CancelFunc
+	// waiters counts the callers still waiting; the last to give up
+	// cancels the request.
+	waiters int
+}
+
+// downloadAll returns the document key names, sharing one request among
+// concurrent callers. The request runs under a context of its own,
+// cancelled when every caller waiting for it has given up, so that one
+// caller's cancellation does not fail the others.
+func (c *client) downloadAll(ctx context.Context, key downloadKey) ([]byte, error) {
 	c.mu.Lock()
-	prev := c.downloads[key]
+	f := c.flights[key]
+	if f == nil {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		c.flights[key] = f
+		go c.fly(fctx, key, f)
+	}
+	f.waiters++
+	c.mu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.body, f.err
+	case <-ctx.Done():
+		c.mu.Lock()
+		f.waiters--
+		if f.waiters == 0 {
+			f.cancel()
+			if c.flights[key] == f {
+				delete(c.flights, key)
+			}
+		}
+		c.mu.Unlock()
+		return nil, fmt.Errorf("waiting for the download: %w", ctx.Err())
+	}
+}
+
+// fly makes the request of f and keeps what it downloaded, if it can
+// answer a 304, unless every caller gave up on f meanwhile.
+func (c *client) fly(ctx context.Context, key downloadKey, f *flight) {
+	defer f.cancel()
+	doc, fresh, err := c.conditionalDownload(ctx, key)
+	c.mu.Lock()
+	if c.flights[key] == f {
+		delete(c.flights, key)
+		switch {
+		case fresh && doc.etag != "":
+			c.kept[key] = doc
+		case fresh:
+			// Without an ETag the document can answer no 304.
+			delete(c.kept, key)
+		}
+	}
+	c.mu.Unlock()
+	if err == nil {
+		f.body = doc.body
+	}
+	f.err = err
+	close(f.done)
+}
+
+// conditionalDownload asks for the document of key by
+// GET /v3/configs/config/secrets/download, with If-None-Match set to the
+// ETag of the document kept, if any. An unchanged config is answered 304
+// Not Modified, with no body, and the kept document returned; fresh
+// says the document is new, to keep in its place.
+func (c *client) conditionalDownload(ctx context.Context, key downloadKey) (doc *document, fresh bool, err error) {
+	c.mu.Lock()
+	prev := c.kept[key]
 	c.mu.Unlock()
 
 	q := c.configQuery()
-	q.Set("format", format)
-	if c.transformer != "" {
-		q.Set("name_transformer", c.transformer)
+	q.Set("format", key.format)
+	if key.transformer != "" {
+		q.Set("name_transformer", key.transformer)
 	}
 	h := http.Header{}
-	if format != "json" && format != "dotnet-json" {
+	if key.format != "json" && key.format != "dotnet-json" {
 		h.Set("Accept", "text/plain")
 	}
 	if prev != nil && prev.etag != "" {
@@ -232,21 +313,18 @@ func (c *client) downloadAll(ctx context.Context) ([]byte, error) {
 	}
 	a, err := c.get(ctx, "/v3/configs/config/secrets/download", q, h)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch a.status {
 	case http.StatusNotModified:
 		if prev == nil {
-			return nil, errors.New("Doppler answered 304 Not Modified to a download not asked conditionally")
+			return nil, false, errors.New("Doppler answered 304 Not Modified to a download not asked conditionally")
 		}
-		return prev.body, nil
+		return prev, false, nil
 	case http.StatusOK:
-		c.mu.Lock()
-		c.downloads[key] = &download{etag: a.header.Get("ETag"), body: a.body}
-		c.mu.Unlock()
-		return a.body, nil
+		return &document{etag: a.header.Get("ETag"), body: a.body}, true, nil
 	}
-	return nil, a.err()
+	return nil, false, a.err()
 }
 
 // Find downloads the config's secrets, with the store's name transformer
@@ -265,9 +343,9 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 			return nil, fmt.Errorf("find in %s: name regexp: %w", c.store, err)
 		}
 	}
-	body, err := c.downloadAll(ctx)
+	body, err := c.downloadAll(ctx, c.findKey())
 	if err != nil {
-		return nil, fmt.Errorf("find in %s: download: %w", c.store, err)
+		return nil, fmt.Errorf("find in %s: download the config: %w", c.store, err)
 	}
 	var all map[string][]byte
 	if c.format != "" {
@@ -279,12 +357,7 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 		}
 		all = make(map[string][]byte, len(raw))
 		for k, v := range raw {
-			var s string
-			if json.Unmarshal(v, &s) == nil {
-				all[k] = []byte(s)
-			} else {
-				all[k] = v
-			}
+			all[k] = value(v)
 		}
 	}
 	for k := range all {

@@ -9,52 +9,70 @@
 // left out; a personal or service account token needs both. Requests go
 // to [DefaultBaseURL] unless [WithBaseURL] says otherwise.
 //
-// Reads follow the External Secrets Operator's Doppler provider and its
-// documented use cases:
+// Every read downloads the whole config with
+// GET /v3/configs/config/secrets/download; the client never asks for one
+// secret. The use cases of the External Secrets Operator's Doppler
+// provider read it as follows, their manifests unchanged:
 //
-//   - Fetch: remoteRef.key names a secret, read with
-//     GET /v3/configs/config/secret; its computed value is returned,
-//     references to other secrets expanded. A property walks a value
-//     that is a JSON object.
+//   - Fetch: remoteRef.key names a secret, looked up in the config's
+//     download in json format with Doppler's own names, whatever the
+//     store's nameTransformer and format. Its computed value is
+//     returned, references to other secrets expanded. A property walks a
+//     value that is a JSON object.
 //   - JSON secret: dataFrom.extract maps the keys of a secret whose value
-//     is a JSON object.
-//   - Fetch all and Filter: dataFrom.find ([provider.Finder]) downloads
-//     every secret of the config with
-//     GET /v3/configs/config/secrets/download and keeps those whose name
-//     starts with find.path and matches find.name, an RE2 expression.
-//     Doppler secrets have no tags; find.tags is refused.
+//     is a JSON object, read as a fetch is.
+//   - Fetch all and Filter: dataFrom.find ([provider.Finder]) reads the
+//     download in the store's format, with its name transformer, and
+//     keeps the secrets whose name starts with find.path and matches
+//     find.name, an RE2 expression. Doppler secrets have no tags;
+//     find.tags is refused.
 //   - Name transformer: spec.provider.doppler.nameTransformer is passed
-//     to the download, and Doppler rewrites the names (API_KEY becomes
+//     to find's download, and Doppler rewrites the names (API_KEY becomes
 //     ApiKey for upper-camel, apiKey for camel, api_key for lower-snake,
 //     TF_VAR_api_key for tf-var, api-key for lower-kebab, and
 //     SMTP__USER_NAME becomes Smtp__UserName for dotnet-env).
+//     remoteRef.key and dataFrom.extract take the name as Doppler shows
+//     it.
 //   - Download: with spec.provider.doppler.format set, find returns one
 //     key, [SecretsFileKey], holding the whole document in that format.
 //   - remoteRef.version and metadataPolicy Fetch are refused: the API
 //     has neither.
 //
-// A client keeps the last download and its ETag per project, config,
-// format and name transformer, and downloads with If-None-Match: an
-// unchanged config is answered 304 Not Modified, without a body, and
-// the kept document served, so a refresh of an unchanged config costs no
-// download. A 429 Too Many Requests is retried after what Retry-After
-// asks, within the bounds of [WithRetry].
+// So one download of a config serves every fetch, extract and find of a
+// store; a store with a name transformer or a format other than json
+// needs two, one in Doppler's names for fetch and extract, one as the
+// store asks for find. Concurrent reads that need the same download
+// share one request. A client keeps the last document of each download
+// and its ETag, solely to answer a 304, and downloads with
+// If-None-Match: an unchanged config is answered 304 Not Modified,
+// without a body, so a refresh of an unchanged config costs a 304 per
+// read and no download, and a changed one is downloaded by the first
+// read that follows. A 429 Too Many Requests is retried after what
+// Retry-After asks, within the bounds of [WithRetry]. A caller that gives
+// up leaves a shared request to the others; the last to give up cancels
+// it.
 //
-// A missing secret is [provider.ErrNotFound]. Doppler answers 404 for a
-// missing project or config too; only a 404 whose message speaks of a
-// secret is taken as a missing secret, so that a mistyped config never
-// lets deletionPolicy delete a Secret. Other failures (401, 403, 429,
+// A secret absent from a download Doppler answered is
+// [provider.ErrNotFound], which deletionPolicy relies on. A failed
+// download never is: Doppler answers 404 for a missing project or
+// config, a mistake in the store, so a mistyped config never lets
+// deletionPolicy delete a Secret. Nor is a remoteRef.key Doppler could
+// not name a secret (other than uppercase letters, digits and
+// underscores), such as a name written as a transformer writes it: it is
+// refused as a mistake in the manifest. Other failures (401, 403, 429,
 // server errors, an unreachable host) are errors with Doppler's message
 // and what to check; errors never carry a value or the token.
 //
 // Tests run against internal/doppleremu. What that emulator cannot prove:
-// the exact messages of Doppler's errors, on which telling a missing
-// secret from a missing config relies; that the single-secret endpoint
-// answers as its API reference shows (the client also accepts the value
-// nested under "secret"); the exact names transformers write for unusual
-// names (double underscores, digits) and the exact rendering of the env,
+// the exact messages of Doppler's errors; that the download holds
+// every secret a single-secret read would return, computed alike (the
+// client relies on it and no longer uses the single-secret endpoint);
+// that Doppler refuses names outside uppercase letters, digits and
+// underscores; the exact names transformers write for unusual names
+// (double underscores, digits) and the exact rendering of the env,
 // yaml, docker and dotnet-json formats; how Doppler computes ETags and
-// whether a change elsewhere in the workplace changes them; its rate
-// limits and the Retry-After values it sends; dynamic secrets,
-// inheritance between configs, and TLS.
+// whether a change elsewhere in the workplace, or to a secret a
+// reference points to in another config, changes them; its rate limits
+// and the Retry-After values it sends, and whether a 304 counts against
+// them; dynamic secrets, inheritance between configs, and TLS.
 package doppler

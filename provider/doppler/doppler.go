@@ -148,7 +148,8 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 		http:        p.opts.httpClient,
 		maxAttempts: p.opts.maxAttempts,
 		maxWait:     p.opts.maxWait,
-		downloads:   map[downloadKey]*download{},
+		kept:        map[downloadKey]*document{},
+		flights:     map[downloadKey]*flight{},
 	}
 	if c.base == "" {
 		c.base = DefaultBaseURL

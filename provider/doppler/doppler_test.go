@@ -38,7 +38,8 @@ func TestGetSecret(t *testing.T) {
 		"a personal token names the config":       {client: h.client(personal("auth-api", "dev")), key: "DB_USER", want: "dev-admin"},
 		"a missing secret":                        {key: "NOPE", notFound: true},
 		"a missing property":                      {key: "SA_JSON", property: "nope", notFound: true},
-		"a name Doppler cannot hold":              {key: "db_user"},
+		"a name as a transformer writes it":       {key: "dbUser"},
+		"a name Doppler cannot hold":              {key: "DB-USER"},
 		"a config that does not exist":            {client: h.client(personal("auth-api", "stg")), key: "DB_USER"},
 		"a service token naming another config":   {client: h.client(func(d *secretstore.DopplerProvider) { d.Project, d.Config = "auth-api", "dev" }), key: "DB_USER"},
 	}
@@ -249,8 +250,9 @@ func TestRateLimit(t *testing.T) {
 		if d := time.Since(start); d < time.Second {
 			t.Errorf("retried after %v, before the 1s Retry-After", d)
 		}
-		if n := h.emu.CallsWithStatus("secret", http.StatusTooManyRequests); n != 1 {
-			t.Errorf("want 1 throttled request, got %d", n)
+		throttled, ok := h.emu.CallsWithStatus("download", http.StatusTooManyRequests), h.emu.CallsWithStatus("download", http.StatusOK)
+		if throttled != 1 || ok != 1 {
+			t.Errorf("want 1 throttled download and 1 retried, got %d and %d", throttled, ok)
 		}
 	})
 	t.Run("an HTTP-date Retry-After", func(t *testing.T) {

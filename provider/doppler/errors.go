@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
-
-	"github.com/secretsync/secretsync/provider"
 )
 
 // apiError is a Doppler answer other than success, as users read it: the
@@ -15,9 +13,6 @@ import (
 type apiError struct {
 	status  int
 	message string
-	// notFound is set when the answer means the secret does not exist,
-	// not that the store is wrong.
-	notFound bool
 }
 
 func (e *apiError) Error() string {
@@ -28,19 +23,16 @@ func (e *apiError) Error() string {
 	switch e.status {
 	case http.StatusUnauthorized:
 		msg += " (Doppler refused the token: check the Secret that auth.secretRef.dopplerToken names)"
+	case http.StatusNotFound:
+		// Secrets are read from the config's download, so a 404 is the
+		// project or the config, never a secret.
+		msg += " (check the store's project and config)"
 	case http.StatusForbidden:
 		msg += " (the token may not read this project or config: a service token reads only its own config)"
 	case http.StatusTooManyRequests:
 		msg += " (Doppler's rate limit: refresh less often, or share one store among ExternalSecrets)"
 	}
 	return msg
-}
-
-func (e *apiError) Unwrap() error {
-	if e.notFound {
-		return provider.ErrNotFound
-	}
-	return nil
 }
 
 // clean shortens a message and strips control characters.

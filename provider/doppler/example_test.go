@@ -35,8 +35,8 @@ func (keysInSecrets) ServiceAccountToken(context.Context, string, string, []stri
 }
 
 // A store with a service token, pointed at the emulator, reads one
-// secret and then fetches all: the second fetch of an unchanged config
-// costs a 304.
+// secret and then fetches all: the first read downloads the config, and
+// each later read of the unchanged config costs a 304.
 func Example() {
 	emu := doppleremu.New()
 	defer emu.Close()
@@ -82,6 +82,6 @@ func Example() {
 	// postgres://admin@db
 	// 2 secrets
 	// 2 secrets
-	// 1 download, 1 not modified
-	// secret "NOPE" in SecretStore/team-a/doppler-auth-api: 404 Not Found: Could not find requested secret
+	// 1 download, 2 not modified
+	// secret "NOPE" in SecretStore/team-a/doppler-auth-api: not found in the config
 }
