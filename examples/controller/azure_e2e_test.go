@@ -143,8 +143,8 @@ spec:
 	if got := string(s.Data["dev-another-secret-test"]); got != "admin" {
 		t.Errorf("dev-another-secret-test: got %q", got)
 	}
-	if got := s.Data["dev-cert-test"]; string(got) != string(certDER) {
-		t.Errorf("dev-cert-test: got %d bytes, want the certificate's %d bytes of DER", len(got), len(certDER))
+	if got, want := s.Data["dev-cert-test"], pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certDER}); string(got) != string(want) {
+		t.Errorf("dev-cert-test: got %d bytes, want the certificate as %d bytes of PEM", len(got), len(want))
 	}
 	var jwk map[string]any
 	if err := json.Unmarshal(s.Data["dev-key-test"], &jwk); err != nil || jwk["kty"] != "EC" || jwk["crv"] != "P-256" {

@@ -37,8 +37,9 @@
 //
 // Keys name an object type by prefix, as in the External Secrets Operator:
 // "secret/name" or just "name" reads a secret's value, whose properties
-// are JSON paths; "cert/name" a certificate's DER (Key Vault's CER),
-// whose private key is in the secret of the same name; "key/name" a key's
+// are JSON paths; "cert/name" a certificate as PEM (Key Vault's CER in a
+// CERTIFICATE block, where the External Secrets Operator returns the bare
+// DER), whose private key is in the secret of the same name; "key/name" a key's
 // public JSON Web Key, whose properties are its fields. A version is Key
 // Vault's version ID. metadataPolicy Fetch reads the object's tags as a
 // JSON object. dataFrom.find lists secrets and reads the enabled ones

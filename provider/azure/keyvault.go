@@ -3,6 +3,7 @@ package azure
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
@@ -60,8 +61,10 @@ func versionSuffix(v string) string {
 
 // GetSecret reads the object ref.Key names, at ref.Version or the current
 // version. A secret is returned as its value, whose properties are JSON
-// paths. A certificate is returned as its DER (the CER of Key Vault), as the
-// External Secrets Operator returns it; the certificate's private key is
+// paths. A certificate is returned as PEM: one CERTIFICATE block of Key
+// Vault's CER, as the Secrets Store CSI driver's Azure provider returns
+// it (the External Secrets Operator returns the bare DER, which no
+// consumer of a Secret reads as it is); the certificate's private key is
 // in the secret of the same name. A key is returned as its public JSON Web
 // Key, whose properties are its fields. With ref.Metadata the object's tags
 // are returned instead, as a JSON object.
@@ -105,7 +108,7 @@ func (c *client) getCertificate(ctx context.Context, name, version string) (prov
 	if err != nil {
 		return nil, nil, err
 	}
-	return &certificate{der: resp.CER, name: name}, resp.Tags, nil
+	return &certificate{pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: resp.CER}), name: name}, resp.Tags, nil
 }
 
 func (c *client) getKey(ctx context.Context, name, version string) (provider.Secret, map[string]*string, error) {
@@ -183,20 +186,20 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 	return out, nil
 }
 
-// certificate is a certificate's DER. It has no properties.
+// certificate is a certificate as PEM. It has no properties.
 type certificate struct {
-	der  []byte
+	pem  []byte
 	name string
 }
 
-func (c *certificate) Value() ([]byte, error) { return c.der, nil }
+func (c *certificate) Value() ([]byte, error) { return c.pem, nil }
 
 func (c *certificate) Property(name string) ([]byte, error) {
-	return nil, fmt.Errorf("property %q: a certificate is DER, not JSON: read it without a property, or read secret/%s for the certificate with its private key", name, c.name)
+	return nil, fmt.Errorf("property %q: a certificate is PEM, not JSON: read it without a property, or read secret/%s for the certificate with its private key", name, c.name)
 }
 
 func (c *certificate) Map() (map[string][]byte, error) {
-	return nil, fmt.Errorf("a certificate is DER, not a JSON object: read secret/%s for the certificate with its private key", c.name)
+	return nil, fmt.Errorf("a certificate is PEM, not a JSON object: read secret/%s for the certificate with its private key", c.name)
 }
 
 // metadataSecret is an object's tags, read as the External Secrets

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"sort"
 	"testing"
@@ -106,14 +107,18 @@ func TestCertificatesAndKeys(t *testing.T) {
 	}
 	c := h.client(nil)
 
-	t.Run("a certificate is its DER", func(t *testing.T) {
+	t.Run("a certificate is PEM", func(t *testing.T) {
 		for _, version := range []string{"", certVersion} {
 			got, err := read(c, provider.Ref{Key: "cert/tls", Version: version}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal([]byte(got), cert.Raw) {
-				t.Errorf("version %q: got %d bytes, want the certificate's %d bytes of DER", version, len(got), len(cert.Raw))
+			block, rest := pem.Decode([]byte(got))
+			if block == nil || block.Type != "CERTIFICATE" || len(rest) != 0 {
+				t.Fatalf("version %q: got %q, want one PEM CERTIFICATE block", version, got)
+			}
+			if !bytes.Equal(block.Bytes, cert.Raw) {
+				t.Errorf("version %q: the block holds %d bytes, want the certificate's %d bytes of DER", version, len(block.Bytes), len(cert.Raw))
 			}
 		}
 	})
@@ -134,7 +139,7 @@ func TestCertificatesAndKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = s.Map()
-		checkErr(t, err, "a certificate is DER, not a JSON object", false)
+		checkErr(t, err, "a certificate is PEM, not a JSON object", false)
 	})
 	t.Run("a certificate's key is its public key", func(t *testing.T) {
 		got, err := read(c, provider.Ref{Key: "key/tls"}, "")
