@@ -17,7 +17,8 @@ import (
 
 // The External Secrets Operator's 1Password example: a SecretStore with
 // two vaults by priority, a Password item read field by field and
-// extracted whole, a Document item read file by file. The controller
+// extracted whole, a Document item read file by file; and a find of the
+// items whose title matches a regexp and that carry a tag. The controller
 // follows a rotation, and resolves each vault name once however often it
 // refreshes.
 func TestE2EOnePassword(t *testing.T) {
@@ -36,6 +37,14 @@ func TestE2EOnePassword(t *testing.T) {
 		{Name: "tls.crt", Content: []byte("-----BEGIN CERTIFICATE-----\n" + canary + "\n")},
 		{Name: "tls.key", Content: []byte("-----BEGIN PRIVATE KEY-----\n" + canary + "\n")},
 	}})
+	for _, it := range []onepassemu.Item{
+		{Title: "db-primary", Tags: []string{"prod", "db"}, Fields: []onepassemu.Field{{Label: "password", Value: "primary-pw"}}},
+		{Title: "db-replica", Tags: []string{"prod"}, Fields: []onepassemu.Field{{Label: "password", Value: "replica-pw"}}},
+		{Title: "db-test", Tags: []string{"test"}, Fields: []onepassemu.Field{{Label: "password", Value: "test-pw"}}},
+		{Title: "web-prod", Tags: []string{"prod"}, Fields: []onepassemu.Field{{Label: "password", Value: "web-pw"}}},
+	} {
+		emu.PutItem("shared", it)
+	}
 
 	ns := h.namespace(t, nil)
 	h.startController(t, controllerOpts{providers: []provider.Provider{onepassword.New(onepassword.WithHTTPClient(emu.Client()))}})
@@ -109,7 +118,26 @@ spec:
     remoteRef:
       key: my-cert
       property: tls.key
-`, ns, emu.URL, ns, ns)
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: prod-databases
+  namespace: %s
+spec:
+  refreshInterval: 1s
+  secretStoreRef:
+    kind: SecretStore
+    name: staging
+  target:
+    name: prod-databases
+  dataFrom:
+  - find:
+      name:
+        regexp: "^db-"
+      tags:
+        prod: ""
+`, ns, emu.URL, ns, ns, ns)
 
 	s := h.waitSecretData(t, ns, "my-env-config", "password", "pw-1")
 	for k, want := range map[string]string{"MY_ENV_VAR1": "value1", "MY_ENV_VAR2": canary} {
@@ -121,6 +149,10 @@ spec:
 	c := h.waitSecretData(t, ns, "my-cert", "tls.key", "-----BEGIN PRIVATE KEY-----\n"+canary+"\n")
 	if c.Type != corev1.SecretTypeTLS {
 		t.Errorf("type %s", c.Type)
+	}
+	db := h.waitSecretData(t, ns, "prod-databases", "db-primary", "primary-pw")
+	if len(db.Data) != 2 || string(db.Data["db-replica"]) != "replica-pw" {
+		t.Errorf("prod-databases has %d keys, want db-primary and db-replica", len(db.Data))
 	}
 	eventually(t, 20*time.Second, func() (bool, string) {
 		row := h.tableRow(t, ns, resSecretStores, "staging")
