@@ -48,6 +48,7 @@ type runOptions struct {
 	denyUnconditioned bool
 	rollout           bool
 	rolloutCoalesce   time.Duration
+	memoryLimit       string
 }
 
 func parseRunFlags(args []string) (*runOptions, error) {
@@ -70,6 +71,7 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", DefaultRolloutCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 75% of the container's memory limit")
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -108,6 +110,13 @@ func runCmd(ctx context.Context, args []string) error {
 		ctx = klog.NewContext(ctx, textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(o.verbosity))))
 	}
 	logger := klog.FromContext(ctx)
+	limit, err := setMemoryLimit(o.memoryLimit)
+	if err != nil {
+		return err
+	}
+	if limit > 0 {
+		logger.Info("Set the Go runtime's soft memory limit", "bytes", limit)
+	}
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
