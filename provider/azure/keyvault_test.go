@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
@@ -337,5 +338,35 @@ func TestClientsAndTokensAreReused(t *testing.T) {
 	}
 	if g := h.emu.Grants(); len(g) != 1 || g[0].Method != "client_secret" || g[0].Resource != "https://vault.azure.net" {
 		t.Errorf("grants: %+v", g)
+	}
+}
+
+// A token is renewed before it expires, not used until Key Vault refuses
+// it: the SDK renews a token in the last five minutes of its life, at
+// most every 30 seconds, while the one it holds still works.
+func TestTokensAreRenewedBeforeExpiry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 31s for the SDK's renewal interval")
+	}
+	t.Parallel()
+	h := newHarness(t)
+	h.emu.SetSecret("db", "v")
+	h.emu.SetTokenLifetime(4 * time.Minute)
+	c := h.client(nil)
+	for i := 0; i < 3; i++ {
+		if _, err := read(c, provider.Ref{Key: "db"}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.emu.Calls("token"); n != 1 {
+		t.Fatalf("3 reads within seconds made %d token requests, want 1", n)
+	}
+	time.Sleep(31 * time.Second)
+	if _, err := read(c, provider.Ref{Key: "db"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The first token had 3.5 minutes left.
+	if n := h.emu.Calls("token"); n != 2 {
+		t.Errorf("a read 31s later, 3.5 minutes before the token expires, made %d token requests in all, want 2", n)
 	}
 }
