@@ -71,7 +71,7 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", DefaultRolloutCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
-	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 75% of the container's memory limit")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 65% of the container's memory limit")
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

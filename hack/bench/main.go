@@ -73,9 +73,9 @@ func main() {
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller's log, which is otherwise removed unless the run fails")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "save the controller's heap profile in steady state to this file (prefixed with the layout); it then runs with --profiling")
 	// The shipped Deployment (config/manager) limits the container to
-	// 200Mi, from which the controller sets a soft limit of 75%; a
+	// 200Mi, from which the controller sets a soft limit of 65%; a
 	// process outside a container sees no limit, so it is given here.
-	flag.StringVar(&ctrlArgs, "controller-args", "--memory-limit=150Mi", "more flags for `controller run`, space-separated; the default sets the soft memory limit the shipped Deployment's 200Mi limit gives")
+	flag.StringVar(&ctrlArgs, "controller-args", "--memory-limit=130Mi", "more flags for `controller run`, space-separated; the default sets the soft memory limit the shipped Deployment's 200Mi limit gives")
 	flag.Parse()
 	o.controllerArgs = strings.Fields(ctrlArgs)
 	if o.heapProfile != "" {
