@@ -33,14 +33,14 @@ func TestStaticKeyErrors(t *testing.T) {
 	h.emu.PutSecret("db", "v")
 	h.emu.AddSessionKey("ASIATEMPORARY", "temp-secret-"+canary, "token-"+canary, roleARN("temp"), time.Now().Add(time.Hour))
 	h.emu.AddSessionKey("ASIAEXPIRED", "expired-secret", "expired-token", roleARN("temp"), time.Now().Add(-time.Minute))
-	h.creds.setSecret("temp", "id", "ASIATEMPORARY")
-	h.creds.setSecret("temp", "secret", "temp-secret-"+canary)
-	h.creds.setSecret("temp", "token", "token-"+canary)
-	h.creds.setSecret("expired", "id", "ASIAEXPIRED")
-	h.creds.setSecret("expired", "secret", "expired-secret")
-	h.creds.setSecret("expired", "token", "expired-token")
-	h.creds.setSecret("unknown", "id", "AKIAUNKNOWNKEY000000")
-	h.creds.setSecret("wrong", "secret", "not-the-secret-"+canary)
+	h.creds.SetSecret(namespace, "temp", "id", "ASIATEMPORARY")
+	h.creds.SetSecret(namespace, "temp", "secret", "temp-secret-"+canary)
+	h.creds.SetSecret(namespace, "temp", "token", "token-"+canary)
+	h.creds.SetSecret(namespace, "expired", "id", "ASIAEXPIRED")
+	h.creds.SetSecret(namespace, "expired", "secret", "expired-secret")
+	h.creds.SetSecret(namespace, "expired", "token", "expired-token")
+	h.creds.SetSecret(namespace, "unknown", "id", "AKIAUNKNOWNKEY000000")
+	h.creds.SetSecret(namespace, "wrong", "secret", "not-the-secret-"+canary)
 
 	keys := func(id, secret, token string) func(*secretstore.AWSProvider) {
 		return func(a *secretstore.AWSProvider) {
@@ -205,19 +205,6 @@ func TestRegionErrors(t *testing.T) {
 	}
 }
 
-// annotatedCreds is a host that can also read ServiceAccount annotations.
-type annotatedCreds struct {
-	*fakeCreds
-	annotations map[string]string
-}
-
-func (a annotatedCreds) ServiceAccountAnnotations(_ context.Context, ns, name string) (map[string]string, error) {
-	if ns != namespace || name != "reader" {
-		return nil, provider.ErrNotFound
-	}
-	return a.annotations, nil
-}
-
 // IRSA with tokens from the TokenRequest API of a real kube-apiserver,
 // verified by the emulator's STS against the apiserver's signing key.
 func TestWebIdentity(t *testing.T) {
@@ -237,7 +224,7 @@ func TestWebIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.creds.token = func(ctx context.Context, ns, name string, audiences []string, exp time.Duration) (string, error) {
+	h.creds.SetToken(func(ctx context.Context, ns, name string, audiences []string, exp time.Duration) (string, error) {
 		secs := int64(exp / time.Second)
 		tr, err := kube.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, &authenticationv1.TokenRequest{
 			Spec: authenticationv1.TokenRequestSpec{Audiences: audiences, ExpirationSeconds: &secs},
@@ -251,7 +238,7 @@ func TestWebIdentity(t *testing.T) {
 			return "", err
 		}
 		return tr.Status.Token, nil
-	}
+	})
 	pub, err := os.ReadFile(filepath.Join(env.Dir, "sa.pub"))
 	if err != nil {
 		t.Fatal(err)
@@ -274,17 +261,17 @@ func TestWebIdentity(t *testing.T) {
 
 	t.Run("reads with the role, reusing credentials", func(t *testing.T) {
 		h.emu.ResetCalls()
-		tokens := h.creds.tokenRequests()
+		tokens := h.creds.TokenRequests()
 		c := h.client(sm, irsa("reader"))
 		for i := 0; i < 3; i++ {
 			if got, err := read(c, provider.Ref{Key: "db"}, "password"); err != nil || got != canary {
 				t.Fatalf("got %q, %v", got, err)
 			}
 		}
-		if n := h.creds.tokenRequests() - tokens; n != 1 {
+		if n := h.creds.TokenRequests() - tokens; n != 1 {
 			t.Errorf("%d token requests, want 1", n)
 		}
-		if diff := cmp.Diff([]string{aws.Audience}, h.creds.audiences); diff != "" {
+		if diff := cmp.Diff([]string{aws.Audience}, h.creds.LastAudiences()); diff != "" {
 			t.Errorf("audiences (-want +got):\n%s", diff)
 		}
 		if n := h.emu.Calls("sts:AssumeRoleWithWebIdentity"); n != 1 {
@@ -326,14 +313,14 @@ func TestWebIdentity(t *testing.T) {
 		h.emu.SetSessionDuration(30 * time.Second) // within the refresh window
 		defer h.emu.SetSessionDuration(0)
 		h.emu.ResetCalls()
-		tokens := h.creds.tokenRequests()
+		tokens := h.creds.TokenRequests()
 		c := h.client(sm, irsa("reader"))
 		for i := 0; i < 2; i++ {
 			if _, err := read(c, provider.Ref{Key: "db"}, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if n := h.creds.tokenRequests() - tokens; n != 2 {
+		if n := h.creds.TokenRequests() - tokens; n != 2 {
 			t.Errorf("%d token requests, want a fresh token for each refresh, 2", n)
 		}
 		if n := h.emu.Calls("sts:AssumeRoleWithWebIdentity"); n != 2 {
@@ -341,9 +328,10 @@ func TestWebIdentity(t *testing.T) {
 		}
 	})
 	t.Run("the role from the ServiceAccount annotation, then spec.role", func(t *testing.T) {
-		creds := annotatedCreds{h.creds, map[string]string{aws.RoleAnnotation: roleARN("irsa")}}
+		// Unlike the harness's, these credentials read ServiceAccounts.
+		h.creds.SetAnnotations(namespace, "reader", map[string]string{aws.RoleAnnotation: roleARN("irsa")})
 		store := h.store(sm, func(a *secretstore.AWSProvider) { irsa("reader")(a); a.Role = roleARN("next") })
-		c, err := aws.New(h.opts...).NewClient(ctx, store, creds)
+		c, err := aws.New(h.opts...).NewClient(ctx, store, h.creds)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,10 +25,10 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 		h.emu.PutSecret(fmt.Sprintf("many/%d", i), canary)
 	}
 	h.emu.AddSessionKey("ASIAEXPIRED", "secret-"+canary, "token-"+canary, roleARN("r"), time.Now().Add(-time.Minute))
-	h.creds.setSecret("expired", "id", "ASIAEXPIRED")
-	h.creds.setSecret("expired", "secret", "secret-"+canary)
-	h.creds.setSecret("expired", "token", "token-"+canary)
-	h.creds.setSecret("wrong", "secret", "wrong-"+canary)
+	h.creds.SetSecret(namespace, "expired", "id", "ASIAEXPIRED")
+	h.creds.SetSecret(namespace, "expired", "secret", "secret-"+canary)
+	h.creds.SetSecret(namespace, "expired", "token", "token-"+canary)
+	h.creds.SetSecret(namespace, "wrong", "secret", "wrong-"+canary)
 
 	var errs []error
 	collect := func(_ string, err error) {

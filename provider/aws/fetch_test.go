@@ -13,6 +13,7 @@ import (
 	"github.com/secretsync/secretsync/internal/awsemu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/aws"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/reconcile"
 )
 
@@ -139,9 +140,9 @@ func BenchmarkRefresh100ExternalSecrets(b *testing.B) {
 				seedLLMKeys(emu, fmt.Sprintf("shared/%d", i))
 			}
 			emu.SetLatency(2 * time.Millisecond)
-			h := &harness{creds: newFakeCreds(), region: "eu-west-1"}
-			h.creds.setSecret("aws", "id", awsemu.AccessKeyID)
-			h.creds.setSecret("aws", "secret", awsemu.SecretAccessKey)
+			h := &harness{creds: &fake.Credentials{}, region: "eu-west-1"}
+			h.creds.SetSecret(namespace, "aws", "id", awsemu.AccessKeyID)
+			h.creds.SetSecret(namespace, "aws", "secret", awsemu.SecretAccessKey)
 			c, err := aws.New(aws.WithEndpoint(emu.URL)).NewClient(context.Background(), h.store(sm, nil), h.creds)
 			if err != nil {
 				b.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/secretsync/secretsync/internal/awsemu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/aws"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/secretstore"
 )
 
@@ -41,7 +41,7 @@ type harness struct {
 	region string
 	// unique prefixes names on a real endpoint, where tests share state.
 	unique string
-	creds  *fakeCreds
+	creds  *fake.Credentials
 	opts   []aws.Option
 	seed   seeder
 }
@@ -57,23 +57,23 @@ type seeder interface {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, creds: newFakeCreds()}
+	h := &harness{t: t, creds: &fake.Credentials{}}
 	if endpoint := os.Getenv("AWS_ENDPOINT_URL"); endpoint != "" {
 		h.region = os.Getenv("AWS_REGION")
 		if h.region == "" {
 			h.region = "us-east-1"
 		}
 		h.unique = fmt.Sprintf("secretsync-test-%d/", time.Now().UnixNano())
-		h.creds.setSecret("aws", "id", os.Getenv("AWS_ACCESS_KEY_ID"))
-		h.creds.setSecret("aws", "secret", os.Getenv("AWS_SECRET_ACCESS_KEY"))
+		h.creds.SetSecret(namespace, "aws", "id", os.Getenv("AWS_ACCESS_KEY_ID"))
+		h.creds.SetSecret(namespace, "aws", "secret", os.Getenv("AWS_SECRET_ACCESS_KEY"))
 		h.seed = newRealSeeder(t, h.region)
 		return h
 	}
 	h.region = "eu-west-1"
 	h.emu = awsemu.New(h.region)
 	t.Cleanup(h.emu.Close)
-	h.creds.setSecret("aws", "id", awsemu.AccessKeyID)
-	h.creds.setSecret("aws", "secret", awsemu.SecretAccessKey)
+	h.creds.SetSecret(namespace, "aws", "id", awsemu.AccessKeyID)
+	h.creds.SetSecret(namespace, "aws", "secret", awsemu.SecretAccessKey)
 	h.opts = []aws.Option{aws.WithEndpoint(h.emu.URL), aws.WithRetry(4, 10*time.Millisecond)}
 	h.seed = emuSeeder{h.emu}
 	return h
@@ -126,7 +126,7 @@ func (h *harness) client(svc secretstore.AWSServiceType, mod func(*secretstore.A
 }
 
 func (h *harness) newClient(store secretstore.GenericStore, opts ...aws.Option) (provider.Client, error) {
-	return aws.New(append(append([]aws.Option(nil), h.opts...), opts...)...).NewClient(context.Background(), store, h.creds)
+	return aws.New(append(append([]aws.Option(nil), h.opts...), opts...)...).NewClient(context.Background(), store, secretsOnly{h.creds})
 }
 
 // read returns the value, or the property if prop is set, of ref.
@@ -142,57 +142,6 @@ func read(c provider.Client, ref provider.Ref, prop string) (string, error) {
 		v, err = s.Property(prop)
 	}
 	return string(v), err
-}
-
-// fakeCreds is the host's credentials reader: Secrets in memory, and
-// ServiceAccount tokens from a function, such as the real TokenRequest API.
-type fakeCreds struct {
-	mu      sync.Mutex
-	secrets map[string][]byte
-	token   func(ctx context.Context, namespace, name string, audiences []string, expiration time.Duration) (string, error)
-	tokens  int
-	// audiences are those of the last token request.
-	audiences []string
-}
-
-func newFakeCreds() *fakeCreds { return &fakeCreds{secrets: map[string][]byte{}} }
-
-func (f *fakeCreds) setSecret(name, key, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.secrets[namespace+"/"+name+"/"+key] = []byte(value)
-}
-
-func (f *fakeCreds) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.secrets[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, fmt.Errorf("Secret %s/%s key %s: %w", ns, name, key, provider.ErrNotFound)
-	}
-	return v, nil
-}
-
-func (f *fakeCreds) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, errors.New("no ConfigMaps")
-}
-
-func (f *fakeCreds) ServiceAccountToken(ctx context.Context, ns, name string, audiences []string, exp time.Duration) (string, error) {
-	f.mu.Lock()
-	f.tokens++
-	f.audiences = audiences
-	token := f.token
-	f.mu.Unlock()
-	if token == nil {
-		return "", errors.New("no tokens")
-	}
-	return token(ctx, ns, name, audiences, exp)
-}
-
-func (f *fakeCreds) tokenRequests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.tokens
 }
 
 type emuSeeder struct{ emu *awsemu.Server }
@@ -283,3 +232,7 @@ func (s *realSeeder) tagParameter(name string, tags map[string]string) {
 		s.t.Fatalf("AddTagsToResource %s: %v", name, err)
 	}
 }
+
+// secretsOnly hides the ServiceAccount annotations a fake.Credentials
+// reads: a host without them, whose IRSA takes the role from spec.role.
+type secretsOnly struct{ provider.Credentials }

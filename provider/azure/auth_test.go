@@ -49,15 +49,15 @@ func TestServicePrincipal(t *testing.T) {
 	_, _, unknownBundle := newCertificate(t, "unknown")
 	const certApp = "7e1d2c3b-4a59-4687-9a0b-c1d2e3f4a5b6"
 	h.emu.AddApp(azureemu.App{ClientID: certApp, Certificates: []*x509.Certificate{cert}})
-	h.creds.setSecret("cert-sp", "client-id", certApp+"\n")
-	h.creds.setSecret("cert-sp", "pem", string(bundle))
-	h.creds.setSecret("cert-sp", "pfx", string(pfx))
-	h.creds.setSecret("cert-sp", "unknown", string(unknownBundle))
-	h.creds.setSecret("cert-sp", "garbage", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
-	h.creds.setSecret("azure", "tenant", azureemu.TenantID+"\n")
-	h.creds.setSecret("azure", "other-tenant", "11111111-0000-0000-0000-000000000000")
-	h.creds.setSecret("azure", "wrong-secret", "not-the-secret")
-	h.creds.setSecret("azure", "unknown-app", "99999999-0000-0000-0000-000000000000")
+	h.creds.SetSecret(namespace, "cert-sp", "client-id", certApp+"\n")
+	h.creds.SetSecret(namespace, "cert-sp", "pem", string(bundle))
+	h.creds.SetSecret(namespace, "cert-sp", "pfx", string(pfx))
+	h.creds.SetSecret(namespace, "cert-sp", "unknown", string(unknownBundle))
+	h.creds.SetSecret(namespace, "cert-sp", "garbage", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+	h.creds.SetSecret(namespace, "azure", "tenant", azureemu.TenantID+"\n")
+	h.creds.SetSecret(namespace, "azure", "other-tenant", "11111111-0000-0000-0000-000000000000")
+	h.creds.SetSecret(namespace, "azure", "wrong-secret", "not-the-secret")
+	h.creds.SetSecret(namespace, "azure", "unknown-app", "99999999-0000-0000-0000-000000000000")
 
 	certificate := func(key string) func(*secretstore.AzureKVProvider) {
 		return func(a *secretstore.AzureKVProvider) {
@@ -241,7 +241,7 @@ func TestWorkloadIdentity(t *testing.T) {
 		}
 		return tr.Status.Token, nil
 	}
-	h.creds.token = apiserverToken
+	h.creds.SetToken(apiserverToken)
 	pub, err := os.ReadFile(filepath.Join(env.Dir, "sa.pub"))
 	if err != nil {
 		t.Fatal(err)
@@ -258,10 +258,10 @@ func TestWorkloadIdentity(t *testing.T) {
 	h.emu.AddApp(azureemu.App{ClientID: wiApp, Federated: []azureemu.FederatedCredential{{Issuer: issuer, Subject: subject}}})
 	h.emu.AddApp(azureemu.App{ClientID: customApp, Federated: []azureemu.FederatedCredential{{Issuer: issuer, Subject: subject, Audience: "api://custom"}}})
 	annotations := map[string]string{azure.ClientIDAnnotation: wiApp, azure.TenantIDAnnotation: azureemu.TenantID}
-	h.creds.annotate("reader", annotations)
-	h.creds.annotate("stranger", annotations)
-	h.creds.annotate("bare", map[string]string{})
-	h.creds.setSecret("wi", "client-id", customApp)
+	h.creds.SetAnnotations(namespace, "reader", annotations)
+	h.creds.SetAnnotations(namespace, "stranger", annotations)
+	h.creds.SetAnnotations(namespace, "bare", map[string]string{})
+	h.creds.SetSecret(namespace, "wi", "client-id", customApp)
 	h.emu.SetSecret("db", canary)
 
 	wi := func(sa string) func(*secretstore.AzureKVProvider) {
@@ -273,7 +273,7 @@ func TestWorkloadIdentity(t *testing.T) {
 	}
 
 	t.Run("reads with the federated token, exchanged once", func(t *testing.T) {
-		tokens := h.creds.tokenRequests()
+		tokens := h.creds.TokenRequests()
 		c := h.client(wi("reader"))
 		if err := c.(provider.Validator).Validate(ctx); err != nil {
 			t.Fatal(err)
@@ -283,10 +283,10 @@ func TestWorkloadIdentity(t *testing.T) {
 				t.Fatalf("got %q, %v", got, err)
 			}
 		}
-		if n := h.creds.tokenRequests() - tokens; n != 1 {
+		if n := h.creds.TokenRequests() - tokens; n != 1 {
 			t.Errorf("%d ServiceAccount token requests, want 1", n)
 		}
-		if diff := cmp.Diff([]string{azure.Audience}, h.creds.audiences); diff != "" {
+		if diff := cmp.Diff([]string{azure.Audience}, h.creds.LastAudiences()); diff != "" {
 			t.Errorf("audiences (-want +got):\n%s", diff)
 		}
 		g := h.emu.Grants()
@@ -299,13 +299,13 @@ func TestWorkloadIdentity(t *testing.T) {
 			wi("reader")(a)
 			a.ServiceAccountRef.Audiences = []string{"api://custom"}
 			a.AuthSecretRef = &secretstore.AzureKVAuth{ClientID: &secretstore.SecretKeySelector{Name: "wi", Key: "client-id"}}
-			h.creds.annotate("reader", map[string]string{azure.TenantIDAnnotation: azureemu.TenantID})
+			h.creds.SetAnnotations(namespace, "reader", map[string]string{azure.TenantIDAnnotation: azureemu.TenantID})
 		})
-		h.creds.annotate("reader", annotations)
+		h.creds.SetAnnotations(namespace, "reader", annotations)
 		if err != nil || got != canary {
 			t.Fatalf("got %q, %v", got, err)
 		}
-		if diff := cmp.Diff([]string{azure.Audience, "api://custom"}, h.creds.audiences); diff != "" {
+		if diff := cmp.Diff([]string{azure.Audience, "api://custom"}, h.creds.LastAudiences()); diff != "" {
 			t.Errorf("audiences (-want +got):\n%s", diff)
 		}
 	})
@@ -334,8 +334,8 @@ func TestWorkloadIdentity(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			if tc.token != nil {
-				h.creds.token = tc.token
-				defer func() { h.creds.token = apiserverToken }()
+				h.creds.SetToken(tc.token)
+				defer h.creds.SetToken(apiserverToken)
 			}
 			_, err := h.newClientAndRead(func(a *secretstore.AzureKVProvider) {
 				wi(tc.sa)(a)

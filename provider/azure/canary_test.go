@@ -35,14 +35,14 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	for _, n := range []string{"many-1", "many-2", "many-3"} {
 		h.emu.SetSecret(n, canary)
 	}
-	h.creds.setSecret("wrong", "client-secret", "wrong-"+canary)
-	h.creds.setSecret("wrong", "client-id", appID)
-	h.creds.setSecret("garbage", "cert", "-----BEGIN PRIVATE KEY-----\n"+canary+"\n-----END PRIVATE KEY-----\n")
-	h.creds.setSecret("garbage", "pfx", "\x30\x82"+canary)
-	h.creds.annotate("sa", map[string]string{"azure.workload.identity/client-id": appID, "azure.workload.identity/tenant-id": azureemu.TenantID})
-	h.creds.token = func(context.Context, string, string, []string, time.Duration) (string, error) {
+	h.creds.SetSecret(namespace, "wrong", "client-secret", "wrong-"+canary)
+	h.creds.SetSecret(namespace, "wrong", "client-id", appID)
+	h.creds.SetSecret(namespace, "garbage", "cert", "-----BEGIN PRIVATE KEY-----\n"+canary+"\n-----END PRIVATE KEY-----\n")
+	h.creds.SetSecret(namespace, "garbage", "pfx", "\x30\x82"+canary)
+	h.creds.SetAnnotations(namespace, "sa", map[string]string{"azure.workload.identity/client-id": appID, "azure.workload.identity/tenant-id": azureemu.TenantID})
+	h.creds.SetToken(func(context.Context, string, string, []string, time.Duration) (string, error) {
 		return "eyJhbGciOiJSUzI1NiJ9." + canary + ".c2ln", nil
-	}
+	})
 
 	var errs []error
 	collect := func(what string, err error) {

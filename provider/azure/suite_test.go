@@ -8,10 +8,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"math/big"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/secretsync/secretsync/internal/azureemu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/azure"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/secretstore"
 )
 
@@ -37,7 +36,7 @@ const (
 type harness struct {
 	t     *testing.T
 	emu   *azureemu.Server
-	creds *fakeCreds
+	creds *fake.Credentials
 	opts  []azure.Option
 }
 
@@ -46,9 +45,9 @@ func newHarness(t *testing.T) *harness {
 	emu := azureemu.New(vaultName)
 	t.Cleanup(emu.Close)
 	emu.AddApp(azureemu.App{ClientID: appID, Secrets: []string{appSecret}})
-	h := &harness{t: t, emu: emu, creds: newFakeCreds()}
-	h.creds.setSecret("azure", "client-id", appID)
-	h.creds.setSecret("azure", "client-secret", appSecret)
+	h := &harness{t: t, emu: emu, creds: &fake.Credentials{}}
+	h.creds.SetSecret(namespace, "azure", "client-id", appID)
+	h.creds.SetSecret(namespace, "azure", "client-secret", appSecret)
 	h.opts = []azure.Option{azure.WithHTTPClient(emu.Client()), azure.WithRetry(3, 10*time.Millisecond, 5*time.Second)}
 	return h
 }
@@ -122,77 +121,6 @@ func checkErr(t *testing.T, err error, want string, notFound bool) {
 	if errors.Is(err, provider.ErrNotFound) != notFound {
 		t.Errorf("errors.Is(err, provider.ErrNotFound) = %v, want %v: %v", !notFound, notFound, err)
 	}
-}
-
-// fakeCreds is the host's credentials reader: Secrets and ServiceAccount
-// annotations in memory, and ServiceAccount tokens from a function, such
-// as the real TokenRequest API.
-type fakeCreds struct {
-	mu          sync.Mutex
-	secrets     map[string][]byte
-	annotations map[string]map[string]string
-	token       func(ctx context.Context, namespace, name string, audiences []string, expiration time.Duration) (string, error)
-	tokens      int
-	// audiences are those of the last token request.
-	audiences []string
-}
-
-func newFakeCreds() *fakeCreds {
-	return &fakeCreds{secrets: map[string][]byte{}, annotations: map[string]map[string]string{}}
-}
-
-func (f *fakeCreds) setSecret(name, key, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.secrets[namespace+"/"+name+"/"+key] = []byte(value)
-}
-
-func (f *fakeCreds) annotate(sa string, ann map[string]string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.annotations[namespace+"/"+sa] = ann
-}
-
-func (f *fakeCreds) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.secrets[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, fmt.Errorf("Secret %s/%s key %s: %w", ns, name, key, provider.ErrNotFound)
-	}
-	return v, nil
-}
-
-func (f *fakeCreds) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, errors.New("no ConfigMaps")
-}
-
-func (f *fakeCreds) ServiceAccountAnnotations(_ context.Context, ns, name string) (map[string]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ann, ok := f.annotations[ns+"/"+name]
-	if !ok {
-		return nil, fmt.Errorf("ServiceAccount %s/%s: %w", ns, name, provider.ErrNotFound)
-	}
-	return ann, nil
-}
-
-func (f *fakeCreds) ServiceAccountToken(ctx context.Context, ns, name string, audiences []string, exp time.Duration) (string, error) {
-	f.mu.Lock()
-	f.tokens++
-	f.audiences = audiences
-	token := f.token
-	f.mu.Unlock()
-	if token == nil {
-		return "", errors.New("no tokens")
-	}
-	return token(ctx, ns, name, audiences, exp)
-}
-
-func (f *fakeCreds) tokenRequests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.tokens
 }
 
 // newCertificate makes a self-signed certificate and returns it with a PEM

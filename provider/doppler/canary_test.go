@@ -14,7 +14,7 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	h := newHarness(t)
 	secretToken := "dp.st." + canary
 	h.emu.AddServiceToken(secretToken, "auth-api", "prd")
-	h.creds.set("canary-token", secretToken)
+	h.creds.SetSecret(namespace, "canary-token", "dopplerToken", secretToken)
 	h.emu.SetSecret("auth-api", "prd", "JSON", `{"password":"`+canary+`"}`)
 	h.emu.SetSecret("auth-api", "prd", "TEXT", "not json "+canary)
 	withToken := func(d *secretstore.DopplerProvider) { d.Auth.SecretRef.DopplerToken.Name = "canary-token" }

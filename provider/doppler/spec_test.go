@@ -63,7 +63,7 @@ func TestValidateStore(t *testing.T) {
 
 func TestNewClientToken(t *testing.T) {
 	h := newHarness(t)
-	h.creds.set("blank", "\n")
+	h.creds.SetSecret(namespace, "blank", "dopplerToken", "\n")
 	tests := map[string]struct {
 		secret string
 		want   string

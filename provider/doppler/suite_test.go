@@ -2,7 +2,6 @@ package doppler_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/secretsync/secretsync/internal/doppleremu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/doppler"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/secretstore"
 )
 
@@ -26,7 +26,7 @@ const (
 type harness struct {
 	t     *testing.T
 	emu   *doppleremu.Server
-	creds *fakeCreds
+	creds *fake.Credentials
 }
 
 func newHarness(t *testing.T) *harness {
@@ -35,9 +35,9 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(emu.Close)
 	emu.AddConfig("auth-api", "prd")
 	emu.AddServiceToken(serviceToken, "auth-api", "prd")
-	creds := &fakeCreds{secrets: map[string][]byte{}}
-	creds.set("doppler-token-auth-api", serviceToken+"\n")
-	creds.set("doppler-personal", doppleremu.PersonalToken)
+	creds := &fake.Credentials{}
+	creds.SetSecret(namespace, "doppler-token-auth-api", "dopplerToken", serviceToken+"\n")
+	creds.SetSecret(namespace, "doppler-personal", "dopplerToken", doppleremu.PersonalToken)
 	return &harness{t: t, emu: emu, creds: creds}
 }
 
@@ -86,34 +86,4 @@ func read(c provider.Client, key, property string) (string, error) {
 		v, err = s.Property(property)
 	}
 	return string(v), err
-}
-
-// fakeCreds holds Secrets of namespace, each with one key, dopplerToken.
-type fakeCreds struct {
-	mu      sync.Mutex
-	secrets map[string][]byte
-}
-
-func (f *fakeCreds) set(name, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.secrets[namespace+"/"+name+"/dopplerToken"] = []byte(value)
-}
-
-func (f *fakeCreds) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.secrets[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, provider.ErrNotFound
-	}
-	return v, nil
-}
-
-func (*fakeCreds) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, provider.ErrNotFound
-}
-
-func (*fakeCreds) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
-	return "", provider.ErrNotFound
 }

@@ -5,7 +5,8 @@
 // [Memory] is a programmable in-memory store for tests: it counts reads,
 // injects errors and latency, and changes values while a controller runs.
 // Attach it with [Memory.Provider]; its values take precedence over the
-// spec's.
+// spec's. [Credentials] holds the Secrets, ConfigMaps and ServiceAccounts
+// a provider under test reads its credentials from.
 //
 // It is not for production: values in a store spec are not secret.
 package fake

@@ -52,14 +52,14 @@ func TestServiceAccountKeyErrors(t *testing.T) {
 		"token_url":          elsewhere.URL,
 		"credential_source":  map[string]any{"url": elsewhere.URL, "file": "/var/run/secrets/kubernetes.io/serviceaccount/token"},
 	})
-	h.creds.setSecret("external", "key.json", string(external))
-	h.creds.setSecret("text", "key.json", "not json "+canary)
-	h.creds.setSecret("nokey", "key.json", `{"type":"service_account","client_email":"x@y.iam.gserviceaccount.com","private_key":"`+canary+`"}`)
+	h.creds.SetSecret(namespace, "external", "key.json", string(external))
+	h.creds.SetSecret(namespace, "text", "key.json", "not json "+canary)
+	h.creds.SetSecret(namespace, "nokey", "key.json", `{"type":"service_account","client_email":"x@y.iam.gserviceaccount.com","private_key":"`+canary+`"}`)
 	var other map[string]string
 	json.Unmarshal(h.key, &other)
 	other["token_uri"] = elsewhere.URL
 	otherURI, _ := json.Marshal(other)
-	h.creds.setSecret("other-uri", "key.json", string(otherURI))
+	h.creds.SetSecret(namespace, "other-uri", "key.json", string(otherURI))
 
 	keyIn := func(name string) func(*secretstore.GCPSMProvider) {
 		return func(g *secretstore.GCPSMProvider) { g.Auth.SecretRef.SecretAccessKey.Name = name }
@@ -192,10 +192,10 @@ func TestWorkloadIdentity(t *testing.T) {
 		h.emu.TrustIssuer(issuer, &s.key.PublicKey)
 		h.emu.AddWorkloadPool(gcpemu.WorkloadPool{Pool: pool, Provider: clusterURL, Issuer: issuer})
 		h.emu.AllowImpersonation(gsa, "serviceAccount:"+pool+"[team-a/impersonator]")
-		h.creds.token = s.token
-		h.creds.annotate("impersonator", map[string]string{gcp.ServiceAccountAnnotation: gsa})
-		h.creds.annotate("pretender", map[string]string{gcp.ServiceAccountAnnotation: gsa})
-		h.creds.annotate("odd", map[string]string{gcp.ServiceAccountAnnotation: "secrets@x/../y"})
+		h.creds.SetToken(s.token)
+		h.creds.SetAnnotations(namespace, "impersonator", map[string]string{gcp.ServiceAccountAnnotation: gsa})
+		h.creds.SetAnnotations(namespace, "pretender", map[string]string{gcp.ServiceAccountAnnotation: gsa})
+		h.creds.SetAnnotations(namespace, "odd", map[string]string{gcp.ServiceAccountAnnotation: "secrets@x/../y"})
 		h.emu.PutSecret("db", "v")
 		return h
 	}
@@ -269,10 +269,10 @@ func TestWorkloadIdentity(t *testing.T) {
 			if diff := cmp.Diff(tc.calls, h.emu.CallCounts()); diff != "" {
 				t.Errorf("calls (-want +got):\n%s", diff)
 			}
-			if n := h.creds.tokenRequests(); n != 1 {
+			if n := h.creds.TokenRequests(); n != 1 {
 				t.Errorf("%d TokenRequests for 3 reads, want 1", n)
 			}
-			if diff := cmp.Diff([]string{pool}, h.creds.audiences); diff != "" {
+			if diff := cmp.Diff([]string{pool}, h.creds.LastAudiences()); diff != "" {
 				t.Errorf("token audiences (-want +got):\n%s", diff)
 			}
 		})
@@ -291,16 +291,16 @@ func TestWorkloadIdentity(t *testing.T) {
 		if diff := cmp.Diff(want, h.emu.CallCounts()); diff != "" {
 			t.Errorf("calls (-want +got):\n%s", diff)
 		}
-		if n := h.creds.tokenRequests(); n != 2 {
+		if n := h.creds.TokenRequests(); n != 2 {
 			t.Errorf("%d TokenRequests, want 2", n)
 		}
 	})
 
 	t.Run("a failed TokenRequest is not ErrNotFound", func(t *testing.T) {
 		h := setup(t)
-		h.creds.token = func(context.Context, string, string, []string, time.Duration) (string, error) {
+		h.creds.SetToken(func(context.Context, string, string, []string, time.Duration) (string, error) {
 			return "", fmt.Errorf("serviceaccounts %q: %w", "reader", provider.ErrNotFound)
-		}
+		})
 		c := h.client(workloadIdentity("reader"))
 		_, err := read(c, provider.Ref{Key: "db"}, "")
 		want := `get an access token: SecretStore/team-a/gcp: workload identity: request token for ServiceAccount team-a/reader: serviceaccounts "reader": not found`
@@ -382,14 +382,14 @@ func TestWorkloadIdentityWithAPIServer(t *testing.T) {
 	}
 	h.emu.AddWorkloadPool(gcpemu.WorkloadPool{Pool: pool, Provider: clusterURL, Issuer: issuer})
 	h.emu.AllowImpersonation(gsa, "serviceAccount:"+pool+"[team-a/impersonator]")
-	h.creds.annotate("impersonator", map[string]string{gcp.ServiceAccountAnnotation: gsa})
+	h.creds.SetAnnotations(namespace, "impersonator", map[string]string{gcp.ServiceAccountAnnotation: gsa})
 	h.emu.PutSecret("db", `{"password":"`+canary+`"}`)
 
 	t.Run("reads, exchanging one token", func(t *testing.T) {
 		for _, sa := range []string{"reader", "impersonator"} {
 			h.emu.ResetCalls()
-			h.creds.token = apiserverToken
-			tokens := h.creds.tokenRequests()
+			h.creds.SetToken(apiserverToken)
+			tokens := h.creds.TokenRequests()
 			c := h.client(workloadIdentity(sa))
 			if err := c.(provider.Validator).Validate(ctx); err != nil {
 				t.Fatalf("%s: Validate: %v", sa, err)
@@ -399,7 +399,7 @@ func TestWorkloadIdentityWithAPIServer(t *testing.T) {
 					t.Fatalf("%s: got %q, %v", sa, got, err)
 				}
 			}
-			if n := h.creds.tokenRequests() - tokens; n != 1 {
+			if n := h.creds.TokenRequests() - tokens; n != 1 {
 				t.Errorf("%s: %d TokenRequests, want 1", sa, n)
 			}
 			if n := h.emu.Calls("sts.token"); n != 1 {
@@ -421,7 +421,7 @@ func TestWorkloadIdentityWithAPIServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.creds.token = (&signer{issuer: issuer, key: forger}).token
+		h.creds.SetToken((&signer{issuer: issuer, key: forger}).token)
 		_, err = read(h.client(workloadIdentity("reader")), provider.Ref{Key: "db"}, "")
 		want := `oauth2/google: status code 400: {"error":"invalid_grant","error_description":"Invalid JWT signature."}`
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -433,9 +433,9 @@ func TestWorkloadIdentityWithAPIServer(t *testing.T) {
 	})
 
 	t.Run("a token for another audience is refused", func(t *testing.T) {
-		h.creds.token = func(ctx context.Context, ns, name string, _ []string, exp time.Duration) (string, error) {
+		h.creds.SetToken(func(ctx context.Context, ns, name string, _ []string, exp time.Duration) (string, error) {
 			return apiserverToken(ctx, ns, name, []string{"vault"}, exp)
-		}
+		})
 		_, err := read(h.client(workloadIdentity("reader")), provider.Ref{Key: "db"}, "")
 		want := "The audience in ID Token does not match the expected audience."
 		if err == nil || !strings.Contains(err.Error(), want) {

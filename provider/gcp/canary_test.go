@@ -32,9 +32,9 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		h.emu.PutSecret(fmt.Sprintf("many-%d", i), canary)
 	}
-	h.creds.setSecret("text", "key.json", "{not json "+canary)
-	h.creds.setSecret("badkey", "key.json", `{"type":"service_account","client_email":"x@y","private_key":"-----BEGIN PRIVATE KEY-----\n`+canary+`\n-----END PRIVATE KEY-----\n"}`)
-	h.creds.setSecret("typed", "key.json", `{"type":"`+canary+`"}`)
+	h.creds.SetSecret(namespace, "text", "key.json", "{not json "+canary)
+	h.creds.SetSecret(namespace, "badkey", "key.json", `{"type":"service_account","client_email":"x@y","private_key":"-----BEGIN PRIVATE KEY-----\n`+canary+`\n-----END PRIVATE KEY-----\n"}`)
+	h.creds.SetSecret(namespace, "typed", "key.json", `{"type":"`+canary+`"}`)
 
 	var errs []error
 	collect := func(what string, err error) {
@@ -83,20 +83,20 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 			return signJWT(key, map[string]any{"iss": issuer, "sub": "system:serviceaccount:" + ns + ":" + name, "aud": aud, "exp": time.Now().Add(exp).Unix(), "note": canary}), nil
 		}
 	}
-	h.creds.token = withCanary(forger)
+	h.creds.SetToken(withCanary(forger))
 	wi := h.client(workloadIdentity("reader"))
 	_, err = read(wi, provider.Ref{Key: "json"}, "")
 	collect("forged token", err)
 	collect("forged token validate", wi.(provider.Validator).Validate(ctx))
-	h.creds.token = withCanary(s.key)
+	h.creds.SetToken(withCanary(s.key))
 	_, err = read(h.client(func(g *secretstore.GCPSMProvider) {
 		workloadIdentity("reader")(g)
 		g.Auth.WorkloadIdentity.ClusterName = "other"
 	}), provider.Ref{Key: "json"}, "")
 	collect("unknown cluster", err)
-	h.creds.token = func(context.Context, string, string, []string, time.Duration) (string, error) {
+	h.creds.SetToken(func(context.Context, string, string, []string, time.Duration) (string, error) {
 		return "", fmt.Errorf("token request failed")
-	}
+	})
 	_, err = read(h.client(workloadIdentity("reader")), provider.Ref{Key: "json"}, "")
 	collect("token request", err)
 

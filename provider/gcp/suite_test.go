@@ -8,8 +8,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/secretsync/secretsync/internal/gcpemu"
 	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/provider/gcp"
 	"github.com/secretsync/secretsync/secretstore"
 )
@@ -34,7 +33,7 @@ const (
 type harness struct {
 	t     *testing.T
 	emu   *gcpemu.Server
-	creds *fakeCreds
+	creds *fake.Credentials
 	key   []byte
 }
 
@@ -47,7 +46,7 @@ var (
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, emu: gcpemu.New(project), creds: newFakeCreds()}
+	h := &harness{t: t, emu: gcpemu.New(project), creds: &fake.Credentials{}}
 	t.Cleanup(h.emu.Close)
 	h.emu.RequireAuthentication()
 	key, err := h.emu.NewServiceAccountKey(reader)
@@ -55,7 +54,9 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h.key = key
-	h.creds.setSecret("gcp", "key.json", string(key))
+	h.creds.SetSecret(namespace, "gcp", "key.json", string(key))
+	// The ServiceAccount workload identity stores name, unannotated.
+	h.creds.SetAnnotations(namespace, "reader", nil)
 	return h
 }
 
@@ -119,73 +120,6 @@ func read(c provider.Client, ref provider.Ref, prop string) (string, error) {
 		v, err = s.Property(prop)
 	}
 	return string(v), err
-}
-
-// fakeCreds is the host's credentials reader: Secrets and ServiceAccount
-// annotations in memory, and tokens from a function, such as the real
-// TokenRequest API.
-type fakeCreds struct {
-	mu          sync.Mutex
-	secrets     map[string][]byte
-	annotations map[string]map[string]string
-	token       func(ctx context.Context, namespace, name string, audiences []string, expiration time.Duration) (string, error)
-	tokens      int
-	// audiences are those of the last token request.
-	audiences []string
-}
-
-func newFakeCreds() *fakeCreds {
-	return &fakeCreds{secrets: map[string][]byte{}, annotations: map[string]map[string]string{}}
-}
-
-func (f *fakeCreds) setSecret(name, key, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.secrets[namespace+"/"+name+"/"+key] = []byte(value)
-}
-
-func (f *fakeCreds) annotate(name string, ann map[string]string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.annotations[namespace+"/"+name] = ann
-}
-
-func (f *fakeCreds) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.secrets[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, fmt.Errorf("Secret %s/%s key %s: %w", ns, name, key, provider.ErrNotFound)
-	}
-	return v, nil
-}
-
-func (f *fakeCreds) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, errors.New("no ConfigMaps")
-}
-
-func (f *fakeCreds) ServiceAccountAnnotations(_ context.Context, ns, name string) (map[string]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.annotations[ns+"/"+name], nil
-}
-
-func (f *fakeCreds) ServiceAccountToken(ctx context.Context, ns, name string, audiences []string, exp time.Duration) (string, error) {
-	f.mu.Lock()
-	f.tokens++
-	f.audiences = audiences
-	token := f.token
-	f.mu.Unlock()
-	if token == nil {
-		return "", errors.New("no tokens")
-	}
-	return token(ctx, ns, name, audiences, exp)
-}
-
-func (f *fakeCreds) tokenRequests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.tokens
 }
 
 // signer issues ServiceAccount tokens as a kube-apiserver would, for

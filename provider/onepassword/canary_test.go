@@ -16,7 +16,7 @@ func TestErrorsNeverCarryValues(t *testing.T) {
 	h := newHarness(t)
 	secretToken := "token-" + canary
 	h.emu.AddToken(secretToken)
-	h.creds.set(namespace, "canary-token", "token", secretToken)
+	h.creds.SetSecret(namespace, "canary-token", "token", secretToken)
 	h.emu.PutItem("staging", onepassemu.Item{Title: "db", Fields: []onepassemu.Field{
 		{Label: "password", Value: canary}, {Label: "dup", Value: canary}, {Label: "dup", Value: canary},
 	}})

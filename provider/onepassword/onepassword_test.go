@@ -243,9 +243,9 @@ func TestConnectErrors(t *testing.T) {
 	h.emu.AddToken("narrow", "staging")
 	h.emu.AddToken("revoked")
 	h.emu.AddToken("narrowed-later")
-	h.creds.set(namespace, "narrow", "token", "narrow")
-	h.creds.set(namespace, "revoked", "token", "revoked")
-	h.creds.set(namespace, "later", "token", "narrowed-later")
+	h.creds.SetSecret(namespace, "narrow", "token", "narrow")
+	h.creds.SetSecret(namespace, "revoked", "token", "revoked")
+	h.creds.SetSecret(namespace, "later", "token", "narrowed-later")
 	withToken := func(name string) provider.Client {
 		return h.client(func(op *secretstore.OnePasswordProvider) { op.Auth.SecretRef.ConnectToken.Name = name })
 	}

@@ -69,7 +69,7 @@ func TestValidateStore(t *testing.T) {
 
 func TestNewClientToken(t *testing.T) {
 	h := newHarness(t)
-	h.creds.set(namespace, "blank", "token", " \n")
+	h.creds.SetSecret(namespace, "blank", "token", " \n")
 	tests := map[string]struct {
 		secret string
 		want   string

@@ -2,14 +2,13 @@ package onepassword_test
 
 import (
 	"context"
-	"sync"
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/onepassemu"
 	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/provider/onepassword"
 	"github.com/secretsync/secretsync/secretstore"
 )
@@ -25,7 +24,7 @@ const (
 type harness struct {
 	t     *testing.T
 	emu   *onepassemu.Server
-	creds *fakeCreds
+	creds *fake.Credentials
 }
 
 func newHarness(t *testing.T) *harness {
@@ -34,8 +33,8 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(emu.Close)
 	emu.AddVault("staging")
 	emu.AddVault("shared")
-	creds := &fakeCreds{secrets: map[string][]byte{}}
-	creds.set(namespace, "op-token", "token", onepassemu.Token+"\n")
+	creds := &fake.Credentials{}
+	creds.SetSecret(namespace, "op-token", "token", onepassemu.Token+"\n")
 	return &harness{t: t, emu: emu, creds: creds}
 }
 
@@ -78,34 +77,4 @@ func read(c provider.Client, key, property string) (string, error) {
 		v, err = s.Property(property)
 	}
 	return string(v), err
-}
-
-// fakeCreds is the host's credentials reader: Secrets in memory.
-type fakeCreds struct {
-	mu      sync.Mutex
-	secrets map[string][]byte
-}
-
-func (f *fakeCreds) set(ns, name, key, value string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.secrets[ns+"/"+name+"/"+key] = []byte(value)
-}
-
-func (f *fakeCreds) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.secrets[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, provider.ErrNotFound
-	}
-	return v, nil
-}
-
-func (*fakeCreds) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, provider.ErrNotFound
-}
-
-func (*fakeCreds) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
-	return "", provider.ErrNotFound
 }
