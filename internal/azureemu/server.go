@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -322,11 +323,7 @@ func (s *Server) Calls(op string) int {
 func (s *Server) CallCounts() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(s.calls)
 }
 
 // Throttled returns how many requests of op [Server.Throttle] refused.
