@@ -149,7 +149,9 @@ func startHarness() (*harness, error) {
 // namespace creates a fresh namespace for one test.
 func (h *harness) namespace(t *testing.T, labels map[string]string) string {
 	t.Helper()
-	name := fmt.Sprintf("t%d-%s", time.Now().UnixNano()%1e8, strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name())))
+	// A fixed-width number first: tests take name[:8] as a unique,
+	// alphanumeric part of other names.
+	name := fmt.Sprintf("t%08d-%s", time.Now().UnixNano()%1e8, strings.ToLower(strings.NewReplacer("/", "-", "_", "-", " ", "-").Replace(t.Name())))
 	if len(name) > 60 {
 		name = strings.TrimRight(name[:60], "-")
 	}
