@@ -53,7 +53,9 @@ type Config struct {
 	// zero.
 	FirstSyncWorkers int
 	// StatusWorkers is how many deferred first-sync statuses are written
-	// at once; a quarter of Workers, at least one, when zero.
+	// at once; Workers when zero. While first syncs wait, each status
+	// yields to them for up to a second, so these workers take little
+	// from a burst and drain its statuses once its Secrets are written.
 	StatusWorkers int
 	// Metrics records what the controller does; nil records nothing.
 	Metrics *metrics
@@ -144,7 +146,7 @@ func NewController(cfg Config) *Controller {
 		cfg.FirstSyncWorkers = 2 * cfg.Workers
 	}
 	if cfg.StatusWorkers <= 0 {
-		cfg.StatusWorkers = max(1, cfg.Workers/4)
+		cfg.StatusWorkers = cfg.Workers
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"k8s.io/klog/v2"
@@ -33,5 +34,28 @@ func TestVerbosityNeverReachesClientGoBodies(t *testing.T) {
 	o, err := parseRunFlags([]string{"-v=10"})
 	if err != nil || o.verbosity != 10 {
 		t.Errorf("-v=10: the controller's own log runs at %d (err %v); want 10", o.verbosity, err)
+	}
+}
+
+func TestWorkerFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		wantErr string
+	}{
+		{args: nil},
+		{args: []string{"--workers=4", "--first-sync-workers=0", "--status-workers=2"}},
+		{args: []string{"--workers=0"}, wantErr: "--workers is 0"},
+		{args: []string{"--first-sync-workers=-1"}, wantErr: "--first-sync-workers is -1"},
+		{args: []string{"--status-workers=-3"}, wantErr: "--status-workers is -3"},
+	} {
+		o, err := parseRunFlags(tc.args)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%v: %v", tc.args, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.wantErr)
+		case tc.wantErr == "" && len(tc.args) == 3 && (o.workers != 4 || o.statusWorkers != 2):
+			t.Errorf("%v: workers %d, status workers %d", tc.args, o.workers, o.statusWorkers)
+		}
 	}
 }

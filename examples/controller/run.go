@@ -37,6 +37,7 @@ type runOptions struct {
 	controllerClass   string
 	workers           int
 	firstSyncWorkers  int
+	statusWorkers     int
 	profiling         bool
 	verbosity         int
 	metricsAddr       string
@@ -59,6 +60,7 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.StringVar(&o.controllerClass, "controller-class", "", "serve only stores whose spec.controller equals this")
 	fs.IntVar(&o.workers, "workers", 16, "ExternalSecrets refreshed in parallel")
 	fs.IntVar(&o.firstSyncWorkers, "first-sync-workers", 0, "ExternalSecrets synced for the first time in parallel, on a queue of their own; twice --workers when 0")
+	fs.IntVar(&o.statusWorkers, "status-workers", 0, "statuses of first syncs written in parallel once their Secrets are; --workers when 0")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz; empty disables them")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles at /debug/pprof/ on --metrics-addr")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader on a Lease, so several replicas can run")
@@ -78,6 +80,14 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if o.workers < 1 {
+		return nil, fmt.Errorf("--workers is %d; it must be at least 1", o.workers)
+	}
+	for name, v := range map[string]int{"--first-sync-workers": o.firstSyncWorkers, "--status-workers": o.statusWorkers} {
+		if v < 0 {
+			return nil, fmt.Errorf("%s is %d; it must be 0, for the default, or more", name, v)
+		}
 	}
 	if err := klogFlags.Set("v", strconv.Itoa(min(o.verbosity, maxClientGoVerbosity))); err != nil {
 		return nil, err
@@ -156,6 +166,7 @@ func runCmd(ctx context.Context, args []string) error {
 		Store:            reconcile.StoreOptions{ControllerClass: o.controllerClass, DenyUnconditioned: o.denyUnconditioned},
 		Workers:          o.workers,
 		FirstSyncWorkers: o.firstSyncWorkers,
+		StatusWorkers:    o.statusWorkers,
 		Metrics:          m,
 	})
 	run := c.Run

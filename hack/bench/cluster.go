@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +47,9 @@ type cluster struct {
 	perNS   int // ExternalSecrets per namespace
 	group   int // keys per store
 	refresh time.Duration
+	// profile, if set, names the file for the apiserver's CPU profile
+	// of a ceiling.
+	profile func(ceiling string) string
 
 	mu     sync.Mutex
 	values []value // the current value of each remote key
@@ -167,7 +172,7 @@ func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, 
 func (c *cluster) ceiling(ctx context.Context, workers int) (ceilingResult, error) {
 	name := func(i int) string { return fmt.Sprintf("ceiling-%d-%05d", workers, i) }
 	secrets := func(i int) typedcorev1.SecretInterface { return c.kube.CoreV1().Secrets(c.namespace(i)) }
-	res, err := c.timed(ctx, workers, func(ctx context.Context, i int) error {
+	res, err := c.timed(ctx, fmt.Sprintf("secrets-%d", workers), workers, func(ctx context.Context, i int) error {
 		s := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name(i), Labels: map[string]string{"bench.secretsync.io/ceiling": "true"}},
 			Data:       map[string][]byte{"value": []byte(c.values[i].json())},
@@ -208,10 +213,10 @@ func (c *cluster) esCeiling(ctx context.Context, v variant, workers int) (create
 	if err := del(ctx, 0); err != nil {
 		return create, status, err
 	}
-	if create, err = c.timed(ctx, workers, createOne); err != nil {
+	if create, err = c.timed(ctx, "externalsecrets", workers, createOne); err != nil {
 		return create, status, err
 	}
-	status, err = c.timed(ctx, workers, func(ctx context.Context, i int) error {
+	status, err = c.timed(ctx, "status", workers, func(ctx context.Context, i int) error {
 		es := created[i]
 		now := metav1.Now()
 		es.Status = externalsecret.ExternalSecretStatus{
@@ -232,17 +237,45 @@ func (c *cluster) esCeiling(ctx context.Context, v variant, workers int) (create
 }
 
 // timed times fn(i) for every i on workers goroutines, with the CPU each
-// process used meanwhile.
-func (c *cluster) timed(ctx context.Context, workers int, fn func(context.Context, int) error) (ceilingResult, error) {
+// process used meanwhile. If c.profile is set, it also saves a CPU profile
+// of the apiserver over the first profileSeconds.
+func (c *cluster) timed(ctx context.Context, name string, workers int, fn func(context.Context, int) error) (ceilingResult, error) {
+	profiled := make(chan error, 1)
+	if c.profile != nil {
+		go func() { profiled <- c.saveAPIServerProfile(ctx, c.profile(name)) }()
+	} else {
+		profiled <- nil
+	}
 	cpu := sampleCPU()
 	start := time.Now()
 	err := parallel(ctx, c.n, workers, fn)
 	took := time.Since(start)
+	if perr := <-profiled; err == nil && perr != nil {
+		err = fmt.Errorf("apiserver profile: %w", perr)
+	}
 	res := ceilingResult{Concurrency: workers, Seconds: took.Seconds(), PerSecond: float64(c.n) / took.Seconds(), CPU: sampleCPU().since(cpu)}
 	if err != nil {
 		return res, fmt.Errorf("at concurrency %d: %w", workers, err)
 	}
 	return res, nil
+}
+
+// profileSeconds is how long an apiserver profile samples: shorter than
+// any ceiling at N = 10,000, so it sees the apiserver at work throughout.
+const profileSeconds = 5
+
+// saveAPIServerProfile writes the apiserver's CPU profile over the next
+// profileSeconds to path.
+func (c *cluster) saveAPIServerProfile(ctx context.Context, path string) error {
+	b, err := c.kube.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+		Param("seconds", strconv.Itoa(profileSeconds)).DoRaw(ctx)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // createUnrelated creates n Secrets of size bytes each that secretsync

@@ -50,6 +50,7 @@ type options struct {
 	refresh, wait, timeout        time.Duration
 	keepLogs                      bool
 	heapProfile                   string
+	apiserverProfile              string
 	controllerArgs                []string
 }
 
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.wait, "wait", 10*time.Minute, "longest wait for a sync, a rotation or the controller to settle")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Hour, "longest the whole run may take")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller's log, which is otherwise removed unless the run fails")
+	flag.StringVar(&o.apiserverProfile, "apiserver-profile", "", "save CPU profiles of the apiserver in this directory, over the first seconds of each ceiling: what a Secret, an ExternalSecret and a status write cost it")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "save the controller's heap profile in steady state to this file (prefixed with the layout); it then runs with --profiling")
 	// The shipped Deployment (config/manager) limits the container to
 	// 200Mi, from which the controller sets a soft limit of 65%; a
@@ -163,6 +165,11 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 		return res, err
 	}
 	res.Stores = o.n / c.group
+	if o.apiserverProfile != "" {
+		c.profile = func(name string) string {
+			return filepath.Join(o.apiserverProfile, fmt.Sprintf("%dns-apiserver-%s.pprof", namespaces, name))
+		}
+	}
 
 	best := 0.0
 	for _, w := range o.ceiling {
