@@ -4,35 +4,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/doppleremu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/doppler"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/secretstore"
 )
-
-// keysInSecrets is a host's credentials reader, here a map from
-// "namespace/name/key" to the value of a Secret key.
-type keysInSecrets map[string]string
-
-func (m keysInSecrets) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	v, ok := m[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, provider.ErrNotFound
-	}
-	return []byte(v), nil
-}
-
-func (keysInSecrets) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, provider.ErrNotFound
-}
-
-func (keysInSecrets) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
-	return "", provider.ErrNotFound
-}
 
 // A store with a service token, pointed at the emulator, reads one
 // secret and then fetches all: the first read downloads the config, and
@@ -52,7 +32,10 @@ func Example() {
 			}},
 		}}},
 	}
-	creds := keysInSecrets{"team-a/doppler-token-auth-api/dopplerToken": "dp.st.prd.example"}
+	// A host hands the provider its Secrets through provider.Credentials;
+	// fake.Credentials holds them in memory.
+	creds := &fake.Credentials{}
+	creds.SetSecret("team-a", "doppler-token-auth-api", "dopplerToken", "dp.st.prd.example")
 	ctx := context.Background()
 	client, err := doppler.New(doppler.WithBaseURL(emu.URL), doppler.WithHTTPClient(emu.Client())).NewClient(ctx, store, creds)
 	if err != nil {
