@@ -38,6 +38,17 @@
 // ResourceExhausted are retried by the client library, or as bounded by
 // [WithRetry].
 //
+// [WithCallObserver] reports each operation, for metrics, as a [Call]:
+// each Secret Manager call (AccessSecretVersion, GetSecret, and each page
+// of ListSecrets and ListSecretVersions) once its retries end, with the
+// attempts it took and how many were refused with RESOURCE_EXHAUSTED; and
+// each token request, which is not retried: "Token" at the OAuth 2.0
+// token endpoint, STS's "ExchangeToken" and IAM Credentials'
+// "GenerateAccessToken", where HTTP 429 counts as throttled. A Call
+// carries the method and the provider's error, never a value, a token or
+// a request body. Reads of the GCE metadata server and of ServiceAccount
+// tokens from the TokenRequest API are not reported.
+//
 // [WithEndpoint], [WithGRPCDialOptions], [WithTokenURL],
 // [WithSTSEndpoint] and [WithIAMCredentialsEndpoint] point the provider
 // at emulators such as internal/gcpemu; without them it talks to Google

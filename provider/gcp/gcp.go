@@ -57,6 +57,7 @@ type options struct {
 	iamURL      string
 	maxAttempts int
 	maxBackoff  time.Duration
+	observe     func(Call)
 }
 
 // Option configures a [Provider].
@@ -112,6 +113,13 @@ func WithIAMCredentialsEndpoint(url string) Option { return func(o *options) { o
 func WithRetry(maxAttempts int, maxBackoff time.Duration) Option {
 	return func(o *options) { o.maxAttempts, o.maxBackoff = maxAttempts, maxBackoff }
 }
+
+// WithCallObserver calls fn after every Google Cloud operation the
+// provider makes, for metrics: each Secret Manager call once its retries
+// end (each page of a listing is a call), and each token request to the
+// OAuth 2.0 token endpoint, STS and IAM Credentials. fn must be safe for
+// concurrent use.
+func WithCallObserver(fn func(Call)) Option { return func(o *options) { o.observe = fn } }
 
 var (
 	_ provider.Provider      = &Provider{}
@@ -219,6 +227,9 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	for _, d := range p.opts.dial {
 		opts = append(opts, option.WithGRPCDialOption(d))
 	}
+	if p.opts.observe != nil {
+		opts = append(opts, option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor(countAttempts)))
+	}
 	sm, err := secretmanager.NewClient(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: create Secret Manager client: %w", secretstore.Ref(store), err)
@@ -242,6 +253,7 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 		fetchLatest: spec.SecretVersionSelectionPolicy == LatestOrFetch,
 		sm:          sm,
 		ts:          ts,
+		observer:    p.opts.observe,
 	}, nil
 }
 
@@ -275,11 +287,28 @@ func (r *retryer) Retry(err error) (time.Duration, bool) {
 	return 0, false
 }
 
+// httpClient is the client of token requests, which it reports when the
+// provider has an observer.
 func (p *Provider) httpClient() *http.Client {
-	if p.opts.httpClient != nil {
-		return p.opts.httpClient
+	c := p.opts.httpClient
+	if c == nil {
+		c = &http.Client{Timeout: httpTimeout}
 	}
-	return &http.Client{Timeout: httpTimeout}
+	if p.opts.observe == nil {
+		return c
+	}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	observed := *c
+	observed.Transport = &observedTransport{
+		base:     base,
+		observe:  p.opts.observe,
+		tokenURL: endpointURL(orDefault(p.opts.tokenURL, defaultTokenURL)),
+		stsURL:   endpointURL(orDefault(p.opts.stsURL, defaultSTSURL)),
+	}
+	return &observed
 }
 
 func orDefault(v, def string) string {
@@ -297,6 +326,7 @@ type client struct {
 	fetchLatest bool
 	sm          *secretmanager.Client
 	ts          oauth2.TokenSource // nil without authentication
+	observer    func(Call)         // nil without WithCallObserver
 }
 
 var (

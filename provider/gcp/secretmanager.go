@@ -85,12 +85,9 @@ func (c *client) access(ctx context.Context, id, version string) ([]byte, error)
 	if version == "" {
 		version = "latest"
 	}
-	resp, err := c.sm.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: c.secretName(id) + "/versions/" + version})
-	if err != nil {
-		err = describe("AccessSecretVersion", err)
-		if c.fetchLatest && version == "latest" && unusableVersion(err) {
-			resp, err = c.latestEnabled(ctx, id)
-		}
+	resp, err := c.accessVersion(ctx, c.secretName(id)+"/versions/"+version)
+	if err != nil && c.fetchLatest && version == "latest" && unusableVersion(err) {
+		resp, err = c.latestEnabled(ctx, id)
 	}
 	if err != nil {
 		return nil, err
@@ -102,9 +99,21 @@ func (c *client) access(ctx context.Context, id, version string) ([]byte, error)
 	return data, nil
 }
 
+// accessVersion reads the version name.
+func (c *client) accessVersion(ctx context.Context, name string) (*secretmanagerpb.AccessSecretVersionResponse, error) {
+	ctx, op := c.observe(ctx, "AccessSecretVersion")
+	resp, err := c.sm.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: name})
+	if err != nil {
+		err = describe("AccessSecretVersion", err)
+		op.fail(err)
+	}
+	return resp, err
+}
+
 // latestEnabled reads the ENABLED version created last.
 func (c *client) latestEnabled(ctx context.Context, id string) (*secretmanagerpb.AccessSecretVersionResponse, error) {
-	it := c.sm.ListSecretVersions(ctx, &secretmanagerpb.ListSecretVersionsRequest{
+	listCtx, op := c.observe(ctx, "ListSecretVersions")
+	it := c.sm.ListSecretVersions(listCtx, &secretmanagerpb.ListSecretVersionsRequest{
 		Parent: c.secretName(id), Filter: "state:ENABLED", PageSize: listPageSize,
 	})
 	var newest *secretmanagerpb.SecretVersion
@@ -114,7 +123,9 @@ func (c *client) latestEnabled(ctx context.Context, id string) (*secretmanagerpb
 			break
 		}
 		if err != nil {
-			return nil, describe("ListSecretVersions", err)
+			err = describe("ListSecretVersions", err)
+			op.fail(err)
+			return nil, err
 		}
 		// The filter narrows the listing; the state is checked here too.
 		if v.GetState() != secretmanagerpb.SecretVersion_ENABLED {
@@ -127,20 +138,19 @@ func (c *client) latestEnabled(ctx context.Context, id string) (*secretmanagerpb
 	if newest == nil {
 		return nil, errors.New("the latest version is disabled or destroyed and no version is enabled")
 	}
-	resp, err := c.sm.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: newest.GetName()})
-	if err != nil {
-		return nil, describe("AccessSecretVersion", err)
-	}
-	return resp, nil
+	return c.accessVersion(ctx, newest.GetName())
 }
 
 // metadata reads a secret's labels and annotations, in the shape the
 // External Secrets Operator gives them, so that properties such as
 // "labels.team" select one.
 func (c *client) metadata(ctx context.Context, id string) (provider.Secret, error) {
+	ctx, op := c.observe(ctx, "GetSecret")
 	sec, err := c.sm.GetSecret(ctx, &secretmanagerpb.GetSecretRequest{Name: c.secretName(id)})
 	if err != nil {
-		return nil, describe("GetSecret", err)
+		err = describe("GetSecret", err)
+		op.fail(err)
+		return nil, err
 	}
 	return provider.MapSecret(map[string]any{
 		"labels":      anyMap(sec.GetLabels()),
@@ -176,14 +186,17 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 		return map[string][]byte{}, nil
 	}
 	var ids []string
-	it := c.sm.ListSecrets(ctx, &secretmanagerpb.ListSecretsRequest{Parent: c.parent, Filter: filter, PageSize: listPageSize})
+	listCtx, op := c.observe(ctx, "ListSecrets")
+	it := c.sm.ListSecrets(listCtx, &secretmanagerpb.ListSecretsRequest{Parent: c.parent, Filter: filter, PageSize: listPageSize})
 	for {
 		sec, err := it.Next()
 		if errors.Is(err, iterator.Done) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("find in %s: %w", c.store, describe("ListSecrets", err))
+			err = describe("ListSecrets", err)
+			op.fail(err)
+			return nil, fmt.Errorf("find in %s: %w", c.store, err)
 		}
 		// Names carry the project number, not the ID the store names.
 		id := sec.GetName()[strings.LastIndex(sec.GetName(), "/")+1:]
