@@ -48,6 +48,7 @@ type options struct {
 	attempts   int
 	retryDelay time.Duration
 	maxDelay   time.Duration
+	observe    func(Call)
 }
 
 // Option configures a [Provider].
@@ -75,6 +76,42 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpCli
 // the retries at once. Zero values keep the defaults: 4 attempts, 1s, 15s.
 func WithRetry(maxAttempts int, delay, maxDelay time.Duration) Option {
 	return func(o *options) { o.attempts, o.retryDelay, o.maxDelay = maxAttempts, delay, maxDelay }
+}
+
+// WithCallObserver calls fn after every Key Vault operation and every
+// token request the provider makes, retries included, for metrics. fn
+// must be safe for concurrent use.
+func WithCallObserver(fn func(Call)) Option { return func(o *options) { o.observe = fn } }
+
+// Call is one Azure operation, observed by [WithCallObserver].
+type Call struct {
+	// Service is "Key Vault"; "Entra ID" for the token requests of
+	// ServicePrincipal and WorkloadIdentity stores, sent to Microsoft
+	// Entra ID's token endpoint; or "Managed Identity" for those of
+	// ManagedIdentity stores, sent to the machine's managed identity
+	// endpoint, such as the Instance Metadata Service, rather than to
+	// Entra ID.
+	Service string
+	// Operation is the API name: "GetSecret", "GetCertificate", "GetKey",
+	// "ListSecretProperties" (one Call a page) or "Token". A token served
+	// from the credential's cache is no Call; nor are the authority
+	// metadata requests MSAL makes once before its first token request.
+	Operation string
+	// Attempts is how many requests the operation took, the first
+	// included. It leaves out the unauthenticated request with which
+	// each Key Vault SDK client learns, from the 401 challenge it
+	// answers, where to get a token: that happens once a client, and
+	// belongs to authentication, which is reported as a Token Call. It is
+	// zero when no request was sent, as when no token could be had.
+	Attempts int
+	// Throttled is how many of them got 429 Too Many Requests.
+	Throttled int
+	// Err is the operation's error, if it failed: the provider's message,
+	// which names the object but never a value, and which wraps
+	// [provider.ErrNotFound] when the object does not exist. It does not
+	// wrap the SDK's error, whose response holds the request and so its
+	// token.
+	Err error
 }
 
 func (o *options) retry() policy.RetryOptions {
@@ -248,13 +285,24 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	if p.opts.httpClient != nil {
 		base.Transport = p.opts.httpClient
 	}
-	cred, err := credential(ctx, store, spec, creds, base)
+	credOpts := base
+	if p.opts.observe != nil {
+		credOpts.PerRetryPolicies = []policy.Policy{tokenAttemptCounter{}}
+	}
+	cred, err := credential(ctx, store, spec, creds, credOpts)
 	if err != nil {
 		return nil, err
 	}
+	if p.opts.observe != nil {
+		service := "Entra ID"
+		if authType(spec) == secretstore.AzureManagedIdentity {
+			service = "Managed Identity"
+		}
+		cred = &observedCredential{cred: cred, service: service, observe: p.opts.observe, retry: base.Retry}
+	}
 	vault := base
 	vault.PerRetryPolicies = []policy.Policy{attemptCounter{}}
-	c := &client{store: secretstore.Ref(store), cred: cred, scope: env.resource + "/.default", retry: vault.Retry}
+	c := &client{store: secretstore.Ref(store), cred: cred, scope: env.resource + "/.default", retry: vault.Retry, observe: p.opts.observe}
 	vaultURL := *spec.VaultURL
 	if c.secrets, err = azsecrets.NewClient(vaultURL, cred, &azsecrets.ClientOptions{ClientOptions: vault}); err != nil {
 		return nil, fmt.Errorf("%s: %w", c.store, err)
@@ -275,6 +323,7 @@ type client struct {
 	cred    azcore.TokenCredential
 	scope   string
 	retry   policy.RetryOptions
+	observe func(Call)
 	secrets *azsecrets.Client
 	certs   *azcertificates.Client
 	keys    *azkeys.Client

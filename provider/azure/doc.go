@@ -53,7 +53,9 @@
 // Throttled and failed requests are retried after Key Vault's Retry-After
 // or a jittered exponential backoff, bounded by [WithRetry]; a throttled
 // read's error says how many attempts were made and how long Key Vault
-// asked to wait.
+// asked to wait. [WithCallObserver] reports each Key Vault operation and
+// each token request once its retries end, with how many attempts it
+// took, how many were throttled, and its error, for metrics.
 //
 // Requests go to the vault's URL and the cloud's authority host;
 // [WithHTTPClient] replaces the HTTP client, for emulators such as

@@ -42,10 +42,16 @@ func (e *azureError) Unwrap() []error {
 	return []error{e.err}
 }
 
-// attempts counts the attempts of one Key Vault operation that reached
-// Key Vault with a token, and those Key Vault throttled.
+// attempts counts the attempts of one operation, and those throttled.
 type attempts struct {
 	sent, throttled atomic.Int32
+}
+
+func (a *attempts) add(resp *http.Response) {
+	a.sent.Add(1)
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		a.throttled.Add(1)
+	}
 }
 
 type attemptsKey struct{}
@@ -57,19 +63,19 @@ func withAttempts(ctx context.Context) (context.Context, *attempts) {
 
 // attemptCounter is a per-retry policy that fills the attempts of the
 // request's context. It runs after the challenge policy, whose first,
-// unauthenticated request of a client is not an attempt.
+// unauthenticated request of a client, answered with Key Vault's 401
+// challenge, is not an attempt: the request is sent again at once with a
+// token, and a read would otherwise take one attempt more on a new
+// client than later.
 type attemptCounter struct{}
 
 func (attemptCounter) Do(req *policy.Request) (*http.Response, error) {
 	resp, err := req.Next()
 	a, ok := req.Raw().Context().Value(attemptsKey{}).(*attempts)
-	if !ok || req.Raw().Header.Get("Authorization") == "" {
+	if !ok || req.Raw().Header.Get("Authorization") == "" && resp != nil && resp.StatusCode == http.StatusUnauthorized {
 		return resp, err
 	}
-	a.sent.Add(1)
-	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
-		a.throttled.Add(1)
-	}
+	a.add(resp)
 	return resp, err
 }
 

@@ -9,6 +9,10 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azcertificates"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+
 	"github.com/secretsync/secretsync/provider"
 )
 
@@ -73,26 +77,29 @@ func (c *client) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secr
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.store, err)
 	}
-	ctx, a := withAttempts(ctx)
-	read, op := c.getSecret, "GetSecret"
+	read := c.getSecret
 	switch typ {
 	case certificateObject:
-		read, op = c.getCertificate, "GetCertificate"
+		read = c.getCertificate
 	case keyObject:
-		read, op = c.getKey, "GetKey"
+		read = c.getKey
 	}
 	s, tags, err := read(ctx, name, ref.Version)
 	if err == nil && ref.Metadata {
 		s, err = metadata(name, tags)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s %q%s in %s: %w", typ, name, versionSuffix(ref.Version), c.store, describe(op, err, a, c.retry))
+		return nil, fmt.Errorf("%s %q%s in %s: %w", typ, name, versionSuffix(ref.Version), c.store, err)
 	}
 	return s, nil
 }
 
 func (c *client) getSecret(ctx context.Context, name, version string) (provider.Secret, map[string]*string, error) {
-	resp, err := c.secrets.GetSecret(ctx, name, version, nil)
+	var resp azsecrets.GetSecretResponse
+	err := c.vaultCall(ctx, "GetSecret", func(ctx context.Context) (err error) {
+		resp, err = c.secrets.GetSecret(ctx, name, version, nil)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -104,7 +111,11 @@ func (c *client) getSecret(ctx context.Context, name, version string) (provider.
 }
 
 func (c *client) getCertificate(ctx context.Context, name, version string) (provider.Secret, map[string]*string, error) {
-	resp, err := c.certs.GetCertificate(ctx, name, version, nil)
+	var resp azcertificates.GetCertificateResponse
+	err := c.vaultCall(ctx, "GetCertificate", func(ctx context.Context) (err error) {
+		resp, err = c.certs.GetCertificate(ctx, name, version, nil)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -112,7 +123,11 @@ func (c *client) getCertificate(ctx context.Context, name, version string) (prov
 }
 
 func (c *client) getKey(ctx context.Context, name, version string) (provider.Secret, map[string]*string, error) {
-	resp, err := c.keys.GetKey(ctx, name, version, nil)
+	var resp azkeys.GetKeyResponse
+	err := c.vaultCall(ctx, "GetKey", func(ctx context.Context) (err error) {
+		resp, err = c.keys.GetKey(ctx, name, version, nil)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -144,10 +159,13 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 	out := map[string][]byte{}
 	pager := c.secrets.NewListSecretPropertiesPager(nil)
 	for pager.More() {
-		lctx, a := withAttempts(ctx)
-		page, err := pager.NextPage(lctx)
+		var page azsecrets.ListSecretPropertiesResponse
+		err := c.vaultCall(ctx, "ListSecretProperties", func(ctx context.Context) (err error) {
+			page, err = pager.NextPage(ctx)
+			return err
+		})
 		if err != nil {
-			return nil, fmt.Errorf("find secrets in %s: %w", c.store, describe("ListSecretProperties", err, a, c.retry))
+			return nil, fmt.Errorf("find secrets in %s: %w", c.store, err)
 		}
 	secrets:
 		for _, p := range page.Value {
@@ -166,10 +184,12 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 					continue secrets
 				}
 			}
-			gctx, a := withAttempts(ctx)
-			resp, err := c.secrets.GetSecret(gctx, name, "", nil)
+			var resp azsecrets.GetSecretResponse
+			err := c.vaultCall(ctx, "GetSecret", func(ctx context.Context) (err error) {
+				resp, err = c.secrets.GetSecret(ctx, name, "", nil)
+				return err
+			})
 			if err != nil {
-				err = describe("GetSecret", err, a, c.retry)
 				if errors.Is(err, provider.ErrNotFound) {
 					// Deleted since it was listed.
 					continue
