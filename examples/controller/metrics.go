@@ -12,6 +12,8 @@ import (
 
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/aws"
+	"github.com/secretsync/secretsync/provider/azure"
+	"github.com/secretsync/secretsync/provider/gcp"
 	"github.com/secretsync/secretsync/reconcile"
 )
 
@@ -94,17 +96,30 @@ func (m *metrics) providerCall(name, op string, err error) {
 	m.providerCalls.WithLabelValues(name, op, result(err)).Inc()
 }
 
-// awsCall counts the requests of one AWS operation: each throttled attempt
-// as "throttled", the last by its result.
+// awsCall, gcpCall and azureCall count the requests of one cloud
+// operation: each throttled attempt as "throttled", each other retried
+// attempt as "retried", and the last by its result.
 func (m *metrics) awsCall(c aws.Call) {
-	op := c.Service + " " + c.Operation
-	if c.Throttled > 0 {
-		m.providerCalls.WithLabelValues("aws", op, "throttled").Add(float64(c.Throttled))
+	m.cloudCall("aws", c.Service, c.Operation, c.Attempts, c.Throttled, c.Err)
+}
+
+func (m *metrics) gcpCall(c gcp.Call) {
+	m.cloudCall("gcp", c.Service, c.Operation, c.Attempts, c.Throttled, c.Err)
+}
+
+func (m *metrics) azureCall(c azure.Call) {
+	m.cloudCall("azure", c.Service, c.Operation, c.Attempts, c.Throttled, c.Err)
+}
+
+func (m *metrics) cloudCall(provider, service, operation string, attempts, throttled int, err error) {
+	op := service + " " + operation
+	if throttled > 0 {
+		m.providerCalls.WithLabelValues(provider, op, "throttled").Add(float64(throttled))
 	}
-	if extra := c.Attempts - c.Throttled - 1; extra > 0 {
-		m.providerCalls.WithLabelValues("aws", op, "retried").Add(float64(extra))
+	if extra := attempts - throttled - 1; extra > 0 {
+		m.providerCalls.WithLabelValues(provider, op, "retried").Add(float64(extra))
 	}
-	m.providerCalls.WithLabelValues("aws", op, result(c.Err)).Inc()
+	m.providerCalls.WithLabelValues(provider, op, result(err)).Inc()
 }
 
 func (m *metrics) observeReconcile(d time.Duration, err error) {

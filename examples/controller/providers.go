@@ -23,12 +23,10 @@ func registry(m *metrics, kube ...kubeprovider.Option) (*provider.Registry, erro
 		fake.New(),
 		vault.New(),
 		kubeprovider.New(kube...),
-		aws.New(aws.WithCallObserver(func(c aws.Call) {
-			// Each AWS request, retries included, so throttling shows.
-			m.awsCall(c)
-		})),
-		azure.New(),
-		gcp.New(),
+		// Each cloud request, retries included, so throttling shows.
+		aws.New(aws.WithCallObserver(m.awsCall)),
+		azure.New(azure.WithCallObserver(m.azureCall)),
+		gcp.New(gcp.WithCallObserver(m.gcpCall)),
 		onepassword.New(),
 		doppler.New(),
 	)
