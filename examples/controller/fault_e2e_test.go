@@ -426,7 +426,7 @@ func TestE2EFaultThrottling(t *testing.T) {
 	ns := h.namespace(t, nil)
 	m := newMetrics(nil)
 	h.startTunedWithMetrics(t, controllerOpts{providers: []provider.Provider{
-		aws.New(aws.WithEndpoint(emu.URL), aws.WithHTTPClient(emu.Client()), aws.WithCallObserver(m.awsCall)),
+		aws.New(aws.WithEndpoint(emu.URL), aws.WithHTTPClient(emu.Client()), aws.WithCallObserver(m.cloudCall("aws"))),
 	}}, m, func(cfg *Config) {
 		// The SDK's own retries take seconds: keep the default deadline.
 		cfg.RetryBackoff, cfg.MaxRetryBackoff = faultRetryBase, faultRetryMax

@@ -11,9 +11,6 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/secretsync/secretsync/provider"
-	"github.com/secretsync/secretsync/provider/aws"
-	"github.com/secretsync/secretsync/provider/azure"
-	"github.com/secretsync/secretsync/provider/gcp"
 	"github.com/secretsync/secretsync/reconcile"
 )
 
@@ -96,30 +93,20 @@ func (m *metrics) providerCall(name, op string, err error) {
 	m.providerCalls.WithLabelValues(name, op, result(err)).Inc()
 }
 
-// awsCall, gcpCall and azureCall count the requests of one cloud
-// operation: each throttled attempt as "throttled", each other retried
+// cloudCall returns an observer of the Calls of the named provider. It
+// counts each throttled attempt as "throttled", each other retried
 // attempt as "retried", and the last by its result.
-func (m *metrics) awsCall(c aws.Call) {
-	m.cloudCall("aws", c.Service, c.Operation, c.Attempts, c.Throttled, c.Err)
-}
-
-func (m *metrics) gcpCall(c gcp.Call) {
-	m.cloudCall("gcp", c.Service, c.Operation, c.Attempts, c.Throttled, c.Err)
-}
-
-func (m *metrics) azureCall(c azure.Call) {
-	m.cloudCall("azure", c.Service, c.Operation, c.Attempts, c.Throttled, c.Err)
-}
-
-func (m *metrics) cloudCall(provider, service, operation string, attempts, throttled int, err error) {
-	op := service + " " + operation
-	if throttled > 0 {
-		m.providerCalls.WithLabelValues(provider, op, "throttled").Add(float64(throttled))
+func (m *metrics) cloudCall(name string) func(provider.Call) {
+	return func(c provider.Call) {
+		op := c.Service + " " + c.Operation
+		if c.Throttled > 0 {
+			m.providerCalls.WithLabelValues(name, op, "throttled").Add(float64(c.Throttled))
+		}
+		if extra := c.Attempts - c.Throttled - 1; extra > 0 {
+			m.providerCalls.WithLabelValues(name, op, "retried").Add(float64(extra))
+		}
+		m.providerCalls.WithLabelValues(name, op, result(c.Err)).Inc()
 	}
-	if extra := attempts - throttled - 1; extra > 0 {
-		m.providerCalls.WithLabelValues(provider, op, "retried").Add(float64(extra))
-	}
-	m.providerCalls.WithLabelValues(provider, op, result(err)).Inc()
 }
 
 func (m *metrics) observeReconcile(d time.Duration, err error) {

@@ -5,21 +5,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/secretsync/secretsync/provider/aws"
-	"github.com/secretsync/secretsync/provider/azure"
-	"github.com/secretsync/secretsync/provider/gcp"
+	"github.com/secretsync/secretsync/provider"
 )
 
 // Throttled and retried cloud requests are counted as such, so a
 // throttling store shows in secretsync_provider_calls_total.
 func TestCloudCallsCountThrottling(t *testing.T) {
 	m := newMetrics(nil)
-	m.awsCall(aws.Call{Service: "Secrets Manager", Operation: "GetSecretValue", Attempts: 3, Throttled: 2})
-	m.awsCall(aws.Call{Service: "Secrets Manager", Operation: "GetSecretValue", Attempts: 1, Err: errors.New("AccessDeniedException")})
-	m.gcpCall(gcp.Call{Service: "Secret Manager", Operation: "AccessSecretVersion", Attempts: 3, Throttled: 1})
-	m.azureCall(azure.Call{Service: "Key Vault", Operation: "GetSecret", Attempts: 2, Throttled: 1, Err: errors.New("503")})
+	m.cloudCall("aws")(provider.Call{Service: "Secrets Manager", Operation: "GetSecretValue", Attempts: 3, Throttled: 2})
+	m.cloudCall("aws")(provider.Call{Service: "Secrets Manager", Operation: "GetSecretValue", Attempts: 1, Err: errors.New("AccessDeniedException")})
+	m.cloudCall("gcp")(provider.Call{Service: "Secret Manager", Operation: "AccessSecretVersion", Attempts: 3, Throttled: 1})
+	m.cloudCall("azure")(provider.Call{Service: "Key Vault", Operation: "GetSecret", Attempts: 2, Throttled: 1, Err: errors.New("503")})
 	// No token, so no request reached Key Vault.
-	m.azureCall(azure.Call{Service: "Key Vault", Operation: "GetKey", Attempts: 0, Err: errors.New("no token")})
+	m.cloudCall("azure")(provider.Call{Service: "Key Vault", Operation: "GetKey", Attempts: 0, Err: errors.New("no token")})
 	body := httptestGet(t, m.handler(), "/metrics")
 	for _, want := range []string{
 		`secretsync_provider_calls_total{operation="Secrets Manager GetSecretValue",provider="aws",result="throttled"} 2`,

@@ -24,9 +24,9 @@ func registry(m *metrics, kube ...kubeprovider.Option) (*provider.Registry, erro
 		vault.New(),
 		kubeprovider.New(kube...),
 		// Each cloud request, retries included, so throttling shows.
-		aws.New(aws.WithCallObserver(m.awsCall)),
-		azure.New(azure.WithCallObserver(m.azureCall)),
-		gcp.New(gcp.WithCallObserver(m.gcpCall)),
+		aws.New(aws.WithCallObserver(m.cloudCall("aws"))),
+		azure.New(azure.WithCallObserver(m.cloudCall("azure"))),
+		gcp.New(gcp.WithCallObserver(m.cloudCall("gcp"))),
 		onepassword.New(),
 		doppler.New(),
 	)

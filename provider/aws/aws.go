@@ -80,19 +80,11 @@ func WithCallObserver(fn func(Call)) Option { return func(o *options) { o.observ
 // grant only secretsmanager:GetSecretValue or ssm:GetParameter.
 func WithoutBatching() Option { return func(o *options) { o.noBatch = true } }
 
-// Call is one AWS operation, observed by [WithCallObserver].
-type Call struct {
-	// Service is "Secrets Manager", "SSM" or "STS".
-	Service string
-	// Operation is the API name, such as "GetSecretValue".
-	Operation string
-	// Attempts is how many requests the operation took.
-	Attempts int
-	// Throttled is how many of them AWS refused as throttled.
-	Throttled int
-	// Err is the operation's error, if it failed.
-	Err error
-}
+// Call is one AWS operation, observed by [WithCallObserver]. Service is
+// "Secrets Manager", "SSM" or "STS"; Operation the API name, such as
+// "GetSecretValue"; Throttled counts the attempts AWS refused as
+// throttled.
+type Call = provider.Call
 
 var (
 	_ provider.Provider      = &Provider{}

@@ -84,35 +84,29 @@ func WithRetry(maxAttempts int, delay, maxDelay time.Duration) Option {
 func WithCallObserver(fn func(Call)) Option { return func(o *options) { o.observe = fn } }
 
 // Call is one Azure operation, observed by [WithCallObserver].
-type Call struct {
-	// Service is "Key Vault"; "Entra ID" for the token requests of
-	// ServicePrincipal and WorkloadIdentity stores, sent to Microsoft
-	// Entra ID's token endpoint; or "Managed Identity" for those of
-	// ManagedIdentity stores, sent to the machine's managed identity
-	// endpoint, such as the Instance Metadata Service, rather than to
-	// Entra ID.
-	Service string
-	// Operation is the API name: "GetSecret", "GetCertificate", "GetKey",
-	// "ListSecretProperties" (one Call a page) or "Token". A token served
-	// from the credential's cache is no Call; nor are the authority
-	// metadata requests MSAL makes once before its first token request.
-	Operation string
-	// Attempts is how many requests the operation took, the first
-	// included. It leaves out the unauthenticated request with which
-	// each Key Vault SDK client learns, from the 401 challenge it
-	// answers, where to get a token: that happens once a client, and
-	// belongs to authentication, which is reported as a Token Call. It is
-	// zero when no request was sent, as when no token could be had.
-	Attempts int
-	// Throttled is how many of them got 429 Too Many Requests.
-	Throttled int
-	// Err is the operation's error, if it failed: the provider's message,
-	// which names the object but never a value, and which wraps
-	// [provider.ErrNotFound] when the object does not exist. It does not
-	// wrap the SDK's error, whose response holds the request and so its
-	// token.
-	Err error
-}
+//
+// Service is "Key Vault"; "Entra ID" for the token requests of
+// ServicePrincipal and WorkloadIdentity stores, sent to Microsoft Entra
+// ID's token endpoint; or "Managed Identity" for those of ManagedIdentity
+// stores, sent to the machine's managed identity endpoint, such as the
+// Instance Metadata Service, rather than to Entra ID.
+//
+// Operation is the API name: "GetSecret", "GetCertificate", "GetKey",
+// "ListSecretProperties" (one Call a page) or "Token". A token served from
+// the credential's cache is no Call; nor are the authority metadata
+// requests MSAL makes once before its first token request.
+//
+// Attempts leaves out the unauthenticated request with which each Key
+// Vault SDK client learns, from the 401 challenge it answers, where to get
+// a token: that happens once a client, and belongs to authentication,
+// which is reported as a Token Call. It is zero when no request was sent,
+// as when no token could be had. Throttled counts 429 Too Many Requests.
+//
+// Err is the provider's message, which names the object but never a
+// value, and which wraps [provider.ErrNotFound] when the object does not
+// exist. It does not wrap the SDK's error, whose response holds the
+// request and so its token.
+type Call = provider.Call
 
 func (o *options) retry() policy.RetryOptions {
 	r := policy.RetryOptions{

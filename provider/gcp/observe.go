@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/secretsync/secretsync/provider"
 )
 
 // Services a [Call] names.
@@ -21,25 +23,17 @@ const (
 )
 
 // Call is one Google Cloud operation, observed by [WithCallObserver].
-type Call struct {
-	// Service is "Secret Manager", "STS", "IAM Credentials" or "OAuth 2.0"
-	// (the token endpoint of service-account keys).
-	Service string
-	// Operation is the API method: "AccessSecretVersion", "GetSecret",
-	// "ListSecrets" or "ListSecretVersions" of Secret Manager,
-	// "ExchangeToken" of STS, "GenerateAccessToken" of IAM Credentials,
-	// "Token" of OAuth 2.0.
-	Operation string
-	// Attempts is how many requests the operation took.
-	Attempts int
-	// Throttled is how many of them Google refused as throttled:
-	// RESOURCE_EXHAUSTED from Secret Manager, HTTP 429 from the others.
-	Throttled int
-	// Err is the operation's error, if it failed: for Secret Manager the
-	// method, gRPC code and Google's message, as the provider reports
-	// them; for the others the HTTP status or the transport's error.
-	Err error
-}
+//
+// Service is "Secret Manager", "STS", "IAM Credentials" or "OAuth 2.0"
+// (the token endpoint of service-account keys). Operation is the API
+// method: "AccessSecretVersion", "GetSecret", "ListSecrets" or
+// "ListSecretVersions" of Secret Manager, "ExchangeToken" of STS,
+// "GenerateAccessToken" of IAM Credentials, "Token" of OAuth 2.0.
+// Throttled counts RESOURCE_EXHAUSTED from Secret Manager and HTTP 429
+// from the others. Err is, for Secret Manager, the method, gRPC code and
+// Google's message, as the provider reports them; for the others the
+// HTTP status or the transport's error.
+type Call = provider.Call
 
 // operation counts the attempts of one Secret Manager call. It travels in
 // the call's context to countAttempts, which sees each attempt of the
