@@ -3,35 +3,15 @@ package azure_test
 import (
 	"context"
 	"fmt"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/azureemu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/azure"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/secretstore"
 )
-
-// keysInSecrets is a host's credentials reader, here a map from
-// "namespace/name/key" to the value of a Secret key.
-type keysInSecrets map[string]string
-
-func (m keysInSecrets) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	v, ok := m[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, provider.ErrNotFound
-	}
-	return []byte(v), nil
-}
-
-func (keysInSecrets) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, provider.ErrNotFound
-}
-
-func (keysInSecrets) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
-	return "", provider.ErrNotFound
-}
 
 // A store reading Azure Key Vault as a service principal, pointed at the
 // emulator, follows a rotation and reads an earlier version by its ID.
@@ -53,10 +33,11 @@ func Example() {
 			},
 		}}},
 	}
-	creds := keysInSecrets{
-		"team-a/azure-secret-sp/ClientID":     "6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b",
-		"team-a/azure-secret-sp/ClientSecret": "sp-secret",
-	}
+	// A host hands the provider its Secrets through provider.Credentials;
+	// fake.Credentials holds them in memory.
+	creds := &fake.Credentials{}
+	creds.SetSecret("team-a", "azure-secret-sp", "ClientID", "6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b")
+	creds.SetSecret("team-a", "azure-secret-sp", "ClientSecret", "sp-secret")
 	ctx := context.Background()
 	client, err := azure.New(azure.WithHTTPClient(emu.Client())).NewClient(ctx, store, creds)
 	if err != nil {

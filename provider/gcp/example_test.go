@@ -3,35 +3,15 @@ package gcp_test
 import (
 	"context"
 	"fmt"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/secretsync/secretsync/internal/gcpemu"
 	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/provider/gcp"
 	"github.com/secretsync/secretsync/secretstore"
 )
-
-// keysInSecrets is a host's credentials reader, here a map from
-// "namespace/name/key" to the value of a Secret key.
-type keysInSecrets map[string]string
-
-func (m keysInSecrets) SecretValue(_ context.Context, ns, name, key string) ([]byte, error) {
-	v, ok := m[ns+"/"+name+"/"+key]
-	if !ok {
-		return nil, provider.ErrNotFound
-	}
-	return []byte(v), nil
-}
-
-func (keysInSecrets) ConfigMapValue(context.Context, string, string, string) ([]byte, error) {
-	return nil, provider.ErrNotFound
-}
-
-func (keysInSecrets) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
-	return "", provider.ErrNotFound
-}
 
 // A store reading Secret Manager with a service-account key, pointed at
 // the emulator, follows a rotation, and with LatestOrFetch falls back to
@@ -57,7 +37,10 @@ func Example() {
 			}},
 		}}},
 	}
-	creds := keysInSecrets{"team-a/gcp-sa/key.json": string(key)}
+	// A host hands the provider its Secrets through provider.Credentials;
+	// fake.Credentials holds them in memory.
+	creds := &fake.Credentials{}
+	creds.SetSecret("team-a", "gcp-sa", "key.json", string(key))
 	ctx := context.Background()
 	client, err := gcp.New(
 		gcp.WithEndpoint(emu.Addr),
