@@ -71,9 +71,9 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.BoolVar(&o.denyUnconditioned, "deny-unconditioned-cluster-stores", false, "a ClusterSecretStore without conditions admits no namespace")
 	fs.BoolVar(&o.rollout, "rollout", false, "restart Deployments, StatefulSets and DaemonSets annotated "+rollout.AnnotationRestartOnSecretChange+" when the Secrets they read change")
 	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", DefaultRolloutCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 65% of the container's memory limit")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
-	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 65% of the container's memory limit")
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -84,10 +84,11 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	if o.workers < 1 {
 		return nil, fmt.Errorf("--workers is %d; it must be at least 1", o.workers)
 	}
-	for name, v := range map[string]int{"--first-sync-workers": o.firstSyncWorkers, "--status-workers": o.statusWorkers} {
-		if v < 0 {
-			return nil, fmt.Errorf("%s is %d; it must be 0, for the default, or more", name, v)
-		}
+	if o.firstSyncWorkers < 0 {
+		return nil, fmt.Errorf("--first-sync-workers is %d; it must be 0, for the default, or more", o.firstSyncWorkers)
+	}
+	if o.statusWorkers < 0 {
+		return nil, fmt.Errorf("--status-workers is %d; it must be 0, for the default, or more", o.statusWorkers)
 	}
 	if err := klogFlags.Set("v", strconv.Itoa(min(o.verbosity, maxClientGoVerbosity))); err != nil {
 		return nil, err

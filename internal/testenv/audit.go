@@ -45,13 +45,7 @@ type auditEvent struct {
 	} `json:"responseStatus"`
 }
 
-var writeVerbs = map[string]bool{
-	"create":           true,
-	"update":           true,
-	"patch":            true,
-	"delete":           true,
-	"deletecollection": true,
-}
+var writeVerbs = []string{"create", "update", "patch", "delete", "deletecollection"}
 
 // CountWrites returns how many write requests (create, update, patch, delete,
 // deletecollection) for resource in namespace the apiserver received at or
@@ -64,12 +58,7 @@ var writeVerbs = map[string]bool{
 // writes an event after it has answered, so a caller that has just seen its
 // own request succeed may need to poll briefly.
 func (e *Env) CountWrites(resource, namespace string, since time.Time) (int, error) {
-	res, sub, _ := strings.Cut(resource, "/")
-	return e.countEvents(since, func(ev *auditEvent) bool {
-		ref := ev.ObjectRef
-		return writeVerbs[ev.Verb] && ref != nil && ref.Resource == res && ref.Subresource == sub &&
-			(namespace == "" || ref.Namespace == namespace)
-	})
+	return e.CountRequests(Requests{Verbs: writeVerbs, Resource: resource, Namespace: namespace, Since: since})
 }
 
 // Requests selects the requests [Env.CountRequests] counts. A zero field
