@@ -193,7 +193,7 @@ func TestConditionalDownloads(t *testing.T) {
 			t.Fatalf("got %q", got)
 		}
 	}
-	downloads, notModified := h.emu.CallsWithStatus("download", http.StatusOK), h.emu.CallsWithStatus("download", http.StatusNotModified)
+	downloads, notModified := h.downloads()
 	t.Logf("%d finds of an unchanged config: %d download, %d answered 304", n, downloads, notModified)
 	if downloads != 1 || notModified != n-1 {
 		t.Errorf("want 1 download and %d 304s, got %d and %d", n-1, downloads, notModified)
@@ -205,7 +205,7 @@ func TestConditionalDownloads(t *testing.T) {
 		t.Fatalf("after a change: got %q", got)
 	}
 	find(c)
-	if d, nm := h.emu.CallsWithStatus("download", http.StatusOK), h.emu.CallsWithStatus("download", http.StatusNotModified); d != 2 || nm != n {
+	if d, nm := h.downloads(); d != 2 || nm != n {
 		t.Errorf("after a change: want 2 downloads and %d 304s, got %d and %d", n, d, nm)
 	}
 

@@ -182,20 +182,30 @@ func workloadIdentity(sa string) func(*secretstore.GCPSMProvider) {
 	}
 }
 
+// newWorkloadIdentityHarness is a harness for workload identity with
+// tokens from a stand-in signer the emulator trusts for the pool. The
+// ServiceAccounts impersonator and pretender name gsa, which only
+// impersonator may impersonate; odd names a malformed service account.
+func newWorkloadIdentityHarness(t *testing.T) *harness {
+	t.Helper()
+	const issuer = "https://kubernetes.default.svc"
+	h := newHarness(t)
+	s := newSigner(t, issuer)
+	h.emu.TrustIssuer(issuer, &s.key.PublicKey)
+	h.emu.AddWorkloadPool(gcpemu.WorkloadPool{Pool: pool, Provider: clusterURL, Issuer: issuer})
+	h.emu.AllowImpersonation(gsa, "serviceAccount:"+pool+"[team-a/impersonator]")
+	h.creds.SetToken(s.token)
+	h.creds.SetAnnotations(namespace, "impersonator", map[string]string{gcp.ServiceAccountAnnotation: gsa})
+	h.creds.SetAnnotations(namespace, "pretender", map[string]string{gcp.ServiceAccountAnnotation: gsa})
+	h.creds.SetAnnotations(namespace, "odd", map[string]string{gcp.ServiceAccountAnnotation: "secrets@x/../y"})
+	return h
+}
+
 // Workload identity with tokens from a stand-in signer; the test against a
 // real kube-apiserver follows.
 func TestWorkloadIdentity(t *testing.T) {
-	const issuer = "https://kubernetes.default.svc"
 	setup := func(t *testing.T) *harness {
-		h := newHarness(t)
-		s := newSigner(t, issuer)
-		h.emu.TrustIssuer(issuer, &s.key.PublicKey)
-		h.emu.AddWorkloadPool(gcpemu.WorkloadPool{Pool: pool, Provider: clusterURL, Issuer: issuer})
-		h.emu.AllowImpersonation(gsa, "serviceAccount:"+pool+"[team-a/impersonator]")
-		h.creds.SetToken(s.token)
-		h.creds.SetAnnotations(namespace, "impersonator", map[string]string{gcp.ServiceAccountAnnotation: gsa})
-		h.creds.SetAnnotations(namespace, "pretender", map[string]string{gcp.ServiceAccountAnnotation: gsa})
-		h.creds.SetAnnotations(namespace, "odd", map[string]string{gcp.ServiceAccountAnnotation: "secrets@x/../y"})
+		h := newWorkloadIdentityHarness(t)
 		h.emu.PutSecret("db", "v")
 		return h
 	}

@@ -216,7 +216,6 @@ func TestCallObserver(t *testing.T) {
 // Token requests are calls of their own, made when a token is needed, not
 // on every read.
 func TestCallObserverTokens(t *testing.T) {
-	const issuer = "https://kubernetes.default.svc"
 	throttling := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The emulator's HTTP endpoints cannot be told to throttle.
 		http.Error(w, `{"error":"rate_limit_exceeded"}`, http.StatusTooManyRequests)
@@ -281,14 +280,7 @@ func TestCallObserverTokens(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t)
-			s := newSigner(t, issuer)
-			h.emu.TrustIssuer(issuer, &s.key.PublicKey)
-			h.emu.AddWorkloadPool(gcpemu.WorkloadPool{Pool: pool, Provider: clusterURL, Issuer: issuer})
-			h.emu.AllowImpersonation(gsa, "serviceAccount:"+pool+"[team-a/impersonator]")
-			h.creds.SetToken(s.token)
-			h.creds.SetAnnotations(namespace, "impersonator", map[string]string{gcp.ServiceAccountAnnotation: gsa})
-			h.creds.SetAnnotations(namespace, "pretender", map[string]string{gcp.ServiceAccountAnnotation: gsa})
+			h := newWorkloadIdentityHarness(t)
 			h.emu.PutSecret("db", canary)
 
 			var r recorder
