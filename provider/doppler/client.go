@@ -47,6 +47,17 @@ type downloadKey struct {
 type document struct {
 	etag string
 	body []byte
+	// secrets is body parsed, once for every reader, when the format is
+	// json; nil for another format, or a body that is no JSON object.
+	secrets map[string]json.RawMessage
+}
+
+func newDocument(key downloadKey, etag string, body []byte) *document {
+	d := &document{etag: etag, body: body}
+	if key.format == "json" && json.Unmarshal(body, &d.secrets) != nil {
+		d.secrets = nil
+	}
+	return d
 }
 
 var (
@@ -144,9 +155,9 @@ func (a *answer) err() *apiError {
 // GetSecret reads one secret's computed value, its references to other
 // secrets resolved, from the config's download in json format with
 // Doppler's own names: no name transformer, whatever the store's. Every
-// GetSecret of the config shares that one download, kept with its ETag,
-// so reading many secrets of an unchanged config costs one 304 each
-// and no body. Properties walk a value that is a JSON object, and
+// GetSecret of the config shares that one download, parsed once and kept
+// with its ETag, so reading many secrets of an unchanged config costs one
+// 304 each, no body and no parsing. Properties walk a value that is a JSON object, and
 // dataFrom.extract maps its keys, as the External Secrets Operator's
 // "JSON secret" does.
 //
@@ -160,16 +171,15 @@ func (c *client) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secr
 	case ref.Metadata:
 		return nil, fmt.Errorf("secret %q in %s: Doppler secrets have no metadata to fetch; remove metadataPolicy Fetch", ref.Key, c.store)
 	}
-	body, err := c.downloadAll(ctx, c.rawKey())
+	doc, err := c.downloadAll(ctx, c.rawKey())
 	if err != nil {
 		return nil, fmt.Errorf("secret %q in %s: download the config: %w", ref.Key, c.store, err)
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(body, &all); err != nil {
+	if doc.secrets == nil {
 		// Errors of encoding/json can quote the input, which holds values.
 		return nil, fmt.Errorf("secret %q in %s: the download is not a JSON object", ref.Key, c.store)
 	}
-	raw, ok := all[ref.Key]
+	raw, ok := doc.secrets[ref.Key]
 	switch {
 	case ok:
 		return provider.NewJSONSecret(value(raw)), nil
@@ -223,8 +233,8 @@ func (c *client) findKey() downloadKey {
 // flight is a download under way, shared by every caller that asks for
 // the same downloadKey meanwhile.
 type flight struct {
-	done   chan struct{} // closed when body and err are set
-	body   []byte
+	done   chan struct{} // closed when doc and err are set
+	doc    *document
 	err    error
 	cancel context.CancelFunc
 	// waiters counts the callers still waiting; the last to give up
@@ -236,7 +246,7 @@ type flight struct {
 // concurrent callers. The request runs under a context of its own,
 // cancelled when every caller waiting for it has given up, so that one
 // caller's cancellation does not fail the others.
-func (c *client) downloadAll(ctx context.Context, key downloadKey) ([]byte, error) {
+func (c *client) downloadAll(ctx context.Context, key downloadKey) (*document, error) {
 	c.mu.Lock()
 	f := c.flights[key]
 	if f == nil {
@@ -250,7 +260,7 @@ func (c *client) downloadAll(ctx context.Context, key downloadKey) ([]byte, erro
 
 	select {
 	case <-f.done:
-		return f.body, f.err
+		return f.doc, f.err
 	case <-ctx.Done():
 		c.mu.Lock()
 		f.waiters--
@@ -282,10 +292,7 @@ func (c *client) fly(ctx context.Context, key downloadKey, f *flight) {
 		}
 	}
 	c.mu.Unlock()
-	if err == nil {
-		f.body = doc.body
-	}
-	f.err = err
+	f.doc, f.err = doc, err
 	close(f.done)
 }
 
@@ -322,7 +329,7 @@ func (c *client) conditionalDownload(ctx context.Context, key downloadKey) (doc 
 		}
 		return prev, false, nil
 	case http.StatusOK:
-		return &document{etag: a.header.Get("ETag"), body: a.body}, true, nil
+		return newDocument(key, a.header.Get("ETag"), a.body), true, nil
 	}
 	return nil, false, a.err()
 }
@@ -343,20 +350,19 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 			return nil, fmt.Errorf("find in %s: name regexp: %w", c.store, err)
 		}
 	}
-	body, err := c.downloadAll(ctx, c.findKey())
+	doc, err := c.downloadAll(ctx, c.findKey())
 	if err != nil {
 		return nil, fmt.Errorf("find in %s: download the config: %w", c.store, err)
 	}
 	var all map[string][]byte
-	if c.format != "" {
-		all = map[string][]byte{SecretsFileKey: append([]byte(nil), body...)}
-	} else {
-		var raw map[string]json.RawMessage
-		if err := json.Unmarshal(body, &raw); err != nil {
-			return nil, fmt.Errorf("find in %s: the download is not a JSON object", c.store)
-		}
-		all = make(map[string][]byte, len(raw))
-		for k, v := range raw {
+	switch {
+	case c.format != "":
+		all = map[string][]byte{SecretsFileKey: append([]byte(nil), doc.body...)}
+	case doc.secrets == nil:
+		return nil, fmt.Errorf("find in %s: the download is not a JSON object", c.store)
+	default:
+		all = make(map[string][]byte, len(doc.secrets))
+		for k, v := range doc.secrets {
 			all[k] = value(v)
 		}
 	}
