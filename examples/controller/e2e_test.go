@@ -177,15 +177,8 @@ func (h *harness) namespace(t *testing.T, labels map[string]string) string {
 // the status of any ExternalSecret or store in the namespace.
 func (h *harness) scanForCanary(t *testing.T, ns string) {
 	t.Helper()
-	events, err := h.admin.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Errorf("list events: %v", err)
+	if !h.scanEventsForCanary(t, ns) {
 		return
-	}
-	for _, e := range events.Items {
-		if strings.Contains(e.Message, canary) {
-			t.Errorf("event %s/%s shows a secret value", e.Reason, e.InvolvedObject.Name)
-		}
 	}
 	for _, res := range []string{resExternalSecrets, resSecretStores} {
 		raw, err := h.crd.rest.Get().Namespace(ns).Resource(res).DoRaw(context.Background())
@@ -208,6 +201,23 @@ func (h *harness) scanForCanary(t *testing.T, ns string) {
 			}
 		}
 	}
+}
+
+// scanEventsForCanary fails the test if a secret value shows in an event
+// in the namespace, and reports whether the events could be listed.
+func (h *harness) scanEventsForCanary(t *testing.T, ns string) bool {
+	t.Helper()
+	events, err := h.admin.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Errorf("list events: %v", err)
+		return false
+	}
+	for _, e := range events.Items {
+		if strings.Contains(e.Message, canary) {
+			t.Errorf("event %s/%s shows a secret value", e.Reason, e.InvolvedObject.Name)
+		}
+	}
+	return true
 }
 
 func (h *harness) apply(t *testing.T, manifest string, args ...any) {
@@ -233,11 +243,18 @@ type controllerOpts struct {
 // startController runs a controller as the non-admin controller identity.
 func (h *harness) startController(t *testing.T, o controllerOpts) *runningController {
 	t.Helper()
-	kube, err := kubernetes.NewForConfig(h.ctrlCfg)
+	return h.runController(t, h.ctrlCfg, o, newMetrics(nil), nil)
+}
+
+// runController runs a controller whose clients use restCfg, recording
+// into m, with its Config adjusted by tune when tune is not nil.
+func (h *harness) runController(t *testing.T, restCfg *rest.Config, o controllerOpts, m *metrics, tune func(*Config)) *runningController {
+	t.Helper()
+	kube, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	crd, err := newCRDClient(h.ctrlCfg)
+	crd, err := newCRDClient(restCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,11 +266,14 @@ func (h *harness) startController(t *testing.T, o controllerOpts) *runningContro
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newMetrics(nil)
-	c := NewController(Config{
+	cfg := Config{
 		Kube: kube, CRD: crd, Registry: reg, Metrics: m, Workers: 4,
 		Store: reconcile.StoreOptions{ControllerClass: o.class, DenyUnconditioned: o.denyUnconditioned},
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	c := NewController(cfg)
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger()))
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

@@ -17,13 +17,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/klog/v2"
 
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/internal/awsemu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/aws"
-	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/reconcile"
 )
 
@@ -48,50 +46,13 @@ func (h *harness) startTunedWithMetrics(t *testing.T, o controllerOpts, m *metri
 	// As `controller run` does by default: no client-side rate limit.
 	restCfg := rest.CopyConfig(h.ctrlCfg)
 	restCfg.QPS = -1
-	kube, err := kubernetes.NewForConfig(restCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crd, err := newCRDClient(restCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := o.mem
-	if mem == nil {
-		mem = fake.NewMemory()
-	}
-	reg, err := provider.NewRegistry(append([]provider.Provider{mem.Provider()}, o.providers...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := Config{
-		Kube: kube, CRD: crd, Registry: reg, Metrics: m, Workers: 4,
-		Store: reconcile.StoreOptions{ControllerClass: o.class, DenyUnconditioned: o.denyUnconditioned},
-	}
-	if tune != nil {
-		tune(&cfg)
-	}
-	c := NewController(cfg)
-	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger()))
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("controller: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &runningController{mem: mem, metrics: m, stop: stop}
+	return h.runController(t, restCfg, o, m, tune)
 }
 
 // adminClients are an administrator's clients without a client-side rate
-// limit, for tests that poll many objects: with client-go's default of
-// five requests a second, the polling, not the controller, would set the
-// times they measure.
+// limit, for tests that poll or create many objects: with client-go's
+// default of five requests a second, the test's own requests, not the
+// controller, would set the times they measure.
 type adminClients struct {
 	kube kubernetes.Interface
 	crd  *crdClient
@@ -262,6 +223,16 @@ func (h *harness) readyState(t *testing.T, ns string, names []string, reason str
 	return n, other
 }
 
+// waitAllReady waits until every one of names has reason, as readyState
+// counts them.
+func (h *harness) waitAllReady(t *testing.T, timeout time.Duration, ns string, names []string, reason string) {
+	t.Helper()
+	eventually(t, timeout, func() (bool, string) {
+		n, why := h.readyState(t, ns, names, reason)
+		return n == len(names), why
+	})
+}
+
 func dbJSON(user, password string) []byte {
 	return []byte(fmt.Sprintf(`{"user":%q,"password":%q,"token":%q}`, user, password, canary))
 }
@@ -308,10 +279,7 @@ func TestE2EFaultProviderOutage(t *testing.T) {
 	for i := range names {
 		h.waitSecretData(t, ns, targets[i], "password", fmt.Sprintf("p%d", i))
 	}
-	eventually(t, 30*time.Second, func() (bool, string) {
-		ok, why := h.readyState(t, ns, names, externalsecret.ReasonSecretSynced)
-		return ok == n, why
-	})
+	h.waitAllReady(t, 30*time.Second, ns, names, externalsecret.ReasonSecretSynced)
 	good := h.snapshotSecrets(t, ns, targets)
 
 	// outage runs one outage of d, checks what it must, and returns the
@@ -320,10 +288,7 @@ func TestE2EFaultProviderOutage(t *testing.T) {
 		since := time.Now()
 		before := providerCalls(t, ctrl.metrics, "fake", "GetSecret", "")
 		begin()
-		eventually(t, 30*time.Second, func() (bool, string) {
-			failing, why := h.readyState(t, ns, names, externalsecret.ReasonSecretSyncedError)
-			return failing == n, why
-		})
+		h.waitAllReady(t, 30*time.Second, ns, names, externalsecret.ReasonSecretSyncedError)
 		for _, name := range names {
 			c := h.getES(t, ns, name).Status.ReadyCondition()
 			if c.Status != corev1.ConditionFalse || !strings.Contains(c.Message, cause) {
@@ -339,10 +304,7 @@ func TestE2EFaultProviderOutage(t *testing.T) {
 
 		end()
 		back := time.Now()
-		eventually(t, 60*time.Second, func() (bool, string) {
-			ok, why := h.readyState(t, ns, names, externalsecret.ReasonSecretSynced)
-			return ok == n, why
-		})
+		h.waitAllReady(t, 60*time.Second, ns, names, externalsecret.ReasonSecretSynced)
 		recovery = time.Since(back)
 		h.checkUnchanged(t, ns, good)
 		return calls, recovery
@@ -447,10 +409,7 @@ func TestE2EFaultThrottling(t *testing.T) {
 	for i := range names {
 		h.waitSecretData(t, ns, targets[i], "password", fmt.Sprintf("p%d", i))
 	}
-	eventually(t, 30*time.Second, func() (bool, string) {
-		ok, why := h.readyState(t, ns, names, externalsecret.ReasonSecretSynced)
-		return ok == n, why
-	})
+	h.waitAllReady(t, 30*time.Second, ns, names, externalsecret.ReasonSecretSynced)
 	good := h.snapshotSecrets(t, ns, targets)
 
 	// The steady state: every ExternalSecret reads once a refresh.
@@ -467,10 +426,7 @@ func TestE2EFaultThrottling(t *testing.T) {
 	for _, a := range reads {
 		emu.Throttle(a, 1<<30)
 	}
-	eventually(t, 30*time.Second, func() (bool, string) {
-		failing, why := h.readyState(t, ns, names, externalsecret.ReasonSecretSyncedError)
-		return failing == n, why
-	})
+	h.waitAllReady(t, 30*time.Second, ns, names, externalsecret.ReasonSecretSyncedError)
 	for _, name := range names {
 		c := h.getES(t, ns, name).Status.ReadyCondition()
 		if !strings.Contains(c.Message, "ThrottlingException") {
@@ -486,10 +442,7 @@ func TestE2EFaultThrottling(t *testing.T) {
 	back := time.Now()
 	h.checkUnchanged(t, ns, good)
 
-	eventually(t, 60*time.Second, func() (bool, string) {
-		ok, why := h.readyState(t, ns, names, externalsecret.ReasonSecretSynced)
-		return ok == n, why
-	})
+	h.waitAllReady(t, 60*time.Second, ns, names, externalsecret.ReasonSecretSynced)
 	recovery := time.Since(back)
 	h.checkUnchanged(t, ns, good)
 
@@ -613,10 +566,7 @@ func TestE2EFaultAPIServerRestart(t *testing.T) {
 		return whole == n, fmt.Sprintf("%d of %d Secrets hold the rotated value", whole, n)
 	})
 	t.Logf("all %d Secrets rotated %v after kube-apiserver was ready again", n, time.Since(up).Round(10*time.Millisecond))
-	eventually(t, 60*time.Second, func() (bool, string) {
-		ok, why := h.readyState(t, ns, names, externalsecret.ReasonSecretSynced)
-		return ok == n, why
-	})
+	h.waitAllReady(t, 60*time.Second, ns, names, externalsecret.ReasonSecretSynced)
 	t.Logf("all %d Secrets rotated and all statuses synced %v after kube-apiserver was ready again", n, time.Since(up).Round(10*time.Millisecond))
 
 	// The watches are back: a new ExternalSecret syncs.
@@ -728,8 +678,9 @@ func TestE2EFaultStoreDeleted(t *testing.T) {
 	ctrl := h.startTuned(t, controllerOpts{class: class}, faultTuning)
 	t.Cleanup(func() { h.scanClusterStoresForCanary(t) })
 	ctrl.mem.Set("db", dbJSON("admin", "p1"))
+	clusterStore := strings.Replace(clusterStoreYAML, "matchLabels: {tenant: allowed}", "matchLabels: {kubernetes.io/metadata.name: "+ns+"}", 1)
 	h.apply(t, storeYAML, "store", ns, class)
-	h.apply(t, strings.Replace(clusterStoreYAML, "matchLabels: {tenant: allowed}", "matchLabels: {kubernetes.io/metadata.name: "+ns+"}", 1), class, class)
+	h.apply(t, clusterStore, class, class)
 	h.apply(t, esYAML, "by-store", ns, "1s", "store", "by-store", "Owner", "Retain")
 	h.apply(t, strings.Replace(esYAML, "kind: SecretStore", "kind: ClusterSecretStore", 1), "by-cluster-store", ns, "1s", class, "by-cluster-store", "Owner", "Retain")
 	names := []string{"by-store", "by-cluster-store"}
@@ -766,7 +717,7 @@ func TestE2EFaultStoreDeleted(t *testing.T) {
 
 	ctrl.mem.Set("db", dbJSON("admin", "p2"))
 	h.apply(t, storeYAML, "store", ns, class)
-	h.apply(t, strings.Replace(clusterStoreYAML, "matchLabels: {tenant: allowed}", "matchLabels: {kubernetes.io/metadata.name: "+ns+"}", 1), class, class)
+	h.apply(t, clusterStore, class, class)
 	t.Cleanup(func() {
 		_ = h.crd.rest.Delete().Resource(resClusterSecretStores).Name(class).Do(context.Background()).Error()
 	})

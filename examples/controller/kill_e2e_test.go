@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -22,7 +21,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/internal/testenv"
@@ -158,12 +156,7 @@ func fileTail(path string) string {
 // scanFileForCanary fails t if a secret value shows in a log file.
 func scanFileForCanary(t *testing.T, path string) int {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(f)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,12 +202,7 @@ func TestE2EKillDuringBurst(t *testing.T) {
 	}
 	ctx := context.Background()
 	// The burst comes from clients without a client-side rate limit.
-	burstCfg := rest.CopyConfig(h.env.Config)
-	burstCfg.QPS = -1
-	burst, err := newCRDClient(burstCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	burst := h.unthrottled(t).crd
 	if err := h.crd.rest.Post().Namespace(ns).Resource(resSecretStores).Body(store).Do(ctx).Error(); err != nil {
 		t.Fatal(err)
 	}
@@ -283,12 +271,17 @@ func TestE2EKillDuringBurst(t *testing.T) {
 	if err := h.crd.rest.Get().Namespace(ns).Resource(resExternalSecrets).Do(ctx).Into(&esList); err != nil {
 		t.Fatal(err)
 	}
-	unsynced := 0
-	for _, es := range esList.Items {
-		if c := es.Status.ReadyCondition(); c == nil || c.Status != corev1.ConditionTrue || es.Status.SyncedResourceVersion != es.SyncVersion() {
-			unsynced++
+	// synced counts the ExternalSecrets Ready for their current spec.
+	synced := func(items []externalsecret.ExternalSecret) int {
+		n := 0
+		for _, es := range items {
+			if c := es.Status.ReadyCondition(); c != nil && c.Status == corev1.ConditionTrue && es.Status.SyncedResourceVersion == es.SyncVersion() {
+				n++
+			}
 		}
+		return n
 	}
+	unsynced := len(esList.Items) - synced(esList.Items)
 	t.Logf("killed with %d Secrets written (%d in the apiserver) and %d of %d ExternalSecrets created, %d not yet synced, %v after the burst began",
 		written, len(before.Items), createdAtKill, n, unsynced, killedAt.Sub(since).Round(10*time.Millisecond))
 
@@ -299,13 +292,8 @@ func TestE2EKillDuringBurst(t *testing.T) {
 		if err := h.crd.rest.Get().Namespace(ns).Resource(resExternalSecrets).Do(ctx).Into(&list); err != nil {
 			return false, err.Error()
 		}
-		synced := 0
-		for _, es := range list.Items {
-			if c := es.Status.ReadyCondition(); c != nil && c.Status == corev1.ConditionTrue && es.Status.SyncedResourceVersion == es.SyncVersion() {
-				synced++
-			}
-		}
-		return synced == n, fmt.Sprintf("%d of %d ExternalSecrets synced", synced, n)
+		done := synced(list.Items)
+		return done == n, fmt.Sprintf("%d of %d ExternalSecrets synced", done, n)
 	})
 	settled := time.Now()
 	t.Logf("all %d synced %v after the restart", n, settled.Sub(restarted).Round(10*time.Millisecond))

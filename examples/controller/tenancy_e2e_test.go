@@ -65,16 +65,7 @@ func (h *harness) scanClusterStoresForCanary(t *testing.T) {
 			}
 		}
 	}
-	events, err := h.admin.CoreV1().Events(metav1.NamespaceDefault).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Errorf("list events: %v", err)
-		return
-	}
-	for _, e := range events.Items {
-		if strings.Contains(e.Message, canary) {
-			t.Errorf("event %s/%s shows a secret value", e.Reason, e.InvolvedObject.Name)
-		}
-	}
+	h.scanEventsForCanary(t, metav1.NamespaceDefault)
 }
 
 // credentialReads counts the controller's reads of one Secret.
