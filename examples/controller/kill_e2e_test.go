@@ -100,19 +100,7 @@ func (p *controllerProcess) kill() {
 	<-p.done
 }
 
-func (p *controllerProcess) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		p.kill()
-	}
-}
+func (p *controllerProcess) stop() { testenv.StopProcess(p.cmd, p.done, 10*time.Second) }
 
 // metric sums the samples of name whose labels contain each of labels,
 // written as `key="value"`.

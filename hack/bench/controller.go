@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/secretsync/secretsync/internal/testenv"
 )
 
 // controller is the reference controller running as a separate process,
@@ -141,20 +143,7 @@ func (c *controller) exited() error {
 
 // stop sends SIGTERM and kills the controller if it has not exited 10s
 // later.
-func (c *controller) stop() {
-	select {
-	case <-c.done:
-		return
-	default:
-	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
-	}
-}
+func (c *controller) stop() { testenv.StopProcess(c.cmd, c.done, 10*time.Second) }
 
 // samples are the lines of one scrape of /metrics.
 type samples []sample

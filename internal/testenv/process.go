@@ -65,20 +65,26 @@ func (p *process) exited() error {
 
 // stop sends SIGTERM and, if the process has not exited within grace, SIGKILL.
 // It is safe to call more than once.
-func (p *process) stop(grace time.Duration) {
+func (p *process) stop(grace time.Duration) { StopProcess(p.cmd, p.done, grace) }
+
+// StopProcess stops the started cmd: SIGTERM and, if it has not exited
+// within grace, SIGKILL. done is closed once cmd has exited (by whoever
+// waits for it); StopProcess returns after that, at once if it already is,
+// so it is safe to call more than once.
+func StopProcess(cmd *exec.Cmd, done <-chan struct{}, grace time.Duration) {
 	select {
-	case <-p.done:
+	case <-done:
 		return
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	timer := time.NewTimer(grace)
 	defer timer.Stop()
 	select {
-	case <-p.done:
+	case <-done:
 	case <-timer.C:
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		_ = cmd.Process.Kill()
+		<-done
 	}
 }
 
