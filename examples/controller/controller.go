@@ -53,9 +53,8 @@ type Config struct {
 	// zero.
 	FirstSyncWorkers int
 	// StatusWorkers is how many deferred first-sync statuses are written
-	// at once; Workers when zero. While first syncs wait, each status
-	// yields to them for up to a second, so these workers take little
-	// from a burst and drain its statuses once its Secrets are written.
+	// at once; a quarter of Workers, at least one, when zero. While first
+	// syncs wait, each status yields to them for up to a second.
 	StatusWorkers int
 	// Metrics records what the controller does; nil records nothing.
 	Metrics *metrics
@@ -146,7 +145,7 @@ func NewController(cfg Config) *Controller {
 		cfg.FirstSyncWorkers = 2 * cfg.Workers
 	}
 	if cfg.StatusWorkers <= 0 {
-		cfg.StatusWorkers = cfg.Workers
+		cfg.StatusWorkers = max(1, cfg.Workers/4)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

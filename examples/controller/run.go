@@ -60,7 +60,7 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.StringVar(&o.controllerClass, "controller-class", "", "serve only stores whose spec.controller equals this")
 	fs.IntVar(&o.workers, "workers", 16, "ExternalSecrets refreshed in parallel")
 	fs.IntVar(&o.firstSyncWorkers, "first-sync-workers", 0, "ExternalSecrets synced for the first time in parallel, on a queue of their own; twice --workers when 0")
-	fs.IntVar(&o.statusWorkers, "status-workers", 0, "statuses of first syncs written in parallel once their Secrets are; --workers when 0")
+	fs.IntVar(&o.statusWorkers, "status-workers", 0, "statuses of first syncs written in parallel once their Secrets are; a quarter of --workers when 0")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz; empty disables them")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles at /debug/pprof/ on --metrics-addr")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader on a Lease, so several replicas can run")
