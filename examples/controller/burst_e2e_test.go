@@ -26,7 +26,10 @@ func TestE2EBurstWritesEachSecretAndStatusOnce(t *testing.T) {
 	// would miss and be retried, a second read.
 	mem := fake.NewMemory()
 	mem.Set("db", []byte(`{"user":"admin","password":"burst","token":"`+canary+`"}`))
-	ctrl := h.startController(t, controllerOpts{mem: mem})
+	// As `controller run` does by default, with no client-side rate limit:
+	// at client-go's five requests a second the 300 writes alone take a
+	// minute, and a first sync shares reads at most a minute old.
+	ctrl := h.startTunedWithMetrics(t, controllerOpts{mem: mem}, newMetrics(nil), nil)
 
 	for i := 0; i < n; i++ {
 		h.waitSecretData(t, ns, fmt.Sprintf("secret-%03d", i), "password", "burst")
