@@ -1,7 +1,6 @@
 package externalsecret
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -17,17 +16,11 @@ var (
 	SchemeGroupVersion = schema.GroupVersion{Group: Group, Version: "v1"}
 	// V1beta1 is the older version served with the same schema.
 	V1beta1 = schema.GroupVersion{Group: Group, Version: "v1beta1"}
-
-	// SchemeBuilder registers the types of this package.
-	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
-	// AddToScheme adds ExternalSecret to a scheme, under v1 and v1beta1.
-	AddToScheme = SchemeBuilder.AddToScheme
 )
 
-func addKnownTypes(scheme *runtime.Scheme) error {
-	for _, gv := range []schema.GroupVersion{SchemeGroupVersion, V1beta1} {
-		scheme.AddKnownTypes(gv, &ExternalSecret{}, &ExternalSecretList{})
-		metav1.AddToGroupVersion(scheme, gv)
-	}
-	return nil
+// KnownTypes are the types of this package a scheme registers, under
+// v1 and v1beta1. The module's root package registers the whole
+// external-secrets.io group in one call: secretsync.AddToScheme.
+func KnownTypes() []runtime.Object {
+	return []runtime.Object{&ExternalSecret{}, &ExternalSecretList{}}
 }

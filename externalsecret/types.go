@@ -503,7 +503,7 @@ type ExternalSecretStatus struct {
 	Binding corev1.LocalObjectReference `json:"binding,omitempty"`
 }
 
-// Condition is a condition of an ExternalSecret.
+// Condition is a condition of an ExternalSecret or a store.
 type Condition struct {
 	Type   ConditionType          `json:"type"`
 	Status corev1.ConditionStatus `json:"status"`

@@ -8,7 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/secretstore"
 )
 
 // Cache shares provider reads across ExternalSecrets: many ExternalSecrets
@@ -26,7 +29,7 @@ import (
 type Cache struct {
 	maxEntries int
 	maxAge     time.Duration
-	onChange   func(store string, ref provider.Ref, reader string)
+	onChange   func(store StoreID, ref provider.Ref, reader types.NamespacedName)
 	now        func() time.Time
 
 	mu        sync.Mutex
@@ -35,8 +38,28 @@ type Cache struct {
 }
 
 type cacheKey struct {
-	store string
+	store StoreID
 	ref   provider.Ref
+}
+
+// StoreID identifies one version of a store's spec. Reads are shared only
+// between readers of the same StoreID, so a changed spec is read afresh.
+type StoreID struct {
+	Kind string
+	// Namespace is empty for a ClusterSecretStore.
+	Namespace  string
+	Name       string
+	UID        types.UID
+	Generation int64
+}
+
+// StoreIDOf returns the StoreID of the current spec of store.
+func StoreIDOf(store secretstore.GenericStore) StoreID {
+	id := StoreID{Kind: store.Kind(), Name: store.GetName(), UID: store.GetUID(), Generation: store.GetGeneration()}
+	if id.Kind != secretstore.KindClusterSecretStore {
+		id.Namespace = store.GetNamespace()
+	}
+	return id
 }
 
 type cacheEntry struct {
@@ -46,7 +69,7 @@ type cacheEntry struct {
 	at      time.Time
 	expires time.Time // at plus the refresh interval of the reader that read it
 	sum     [32]byte
-	by      string // the reader that made the read
+	by      types.NamespacedName // the reader that made the read
 }
 
 // CacheOptions configure a Cache.
@@ -57,7 +80,7 @@ type CacheOptions struct {
 	MaxAge time.Duration
 	// OnChange, if set, is called when a read of store and ref by reader
 	// returns a value different from the one cached before it.
-	OnChange func(store string, ref provider.Ref, reader string)
+	OnChange func(store StoreID, ref provider.Ref, reader types.NamespacedName)
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 }
@@ -77,12 +100,12 @@ func NewCache(o CacheOptions) *Cache {
 }
 
 // Client wraps the client of the store identified by store (which must
-// change when the store's spec or credentials do) for one reader, such as
-// an ExternalSecret's namespace and name, so that its reads go through the
+// change when the store's spec or credentials do) for one reader, an
+// ExternalSecret's namespace and name, so that its reads go through the
 // cache. It takes reads other readers made up to maxAge ago; a read it made
 // itself it never takes again, so each refresh of a reader that shares
 // nothing reads the store.
-func (c *Cache) Client(client provider.Client, store, reader string, maxAge time.Duration) provider.Client {
+func (c *Cache) Client(client provider.Client, store StoreID, reader types.NamespacedName, maxAge time.Duration) provider.Client {
 	if maxAge > c.maxAge {
 		maxAge = c.maxAge
 	}
@@ -99,8 +122,8 @@ func (c *Cache) Len() int {
 type cachedClient struct {
 	provider.Client
 	cache  *Cache
-	store  string
-	reader string
+	store  StoreID
+	reader types.NamespacedName
 	maxAge time.Duration
 }
 

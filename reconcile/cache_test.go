@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/secretsync/secretsync/provider"
 )
 
@@ -35,6 +37,12 @@ func (c *countingClient) GetSecret(_ context.Context, ref provider.Ref) (provide
 	}
 	return provider.NewJSONSecret([]byte(v)), nil
 }
+
+// sid and rd build store and reader identities for the tests.
+func sid(name string) StoreID {
+	return StoreID{Kind: "SecretStore", Namespace: "ns", Name: name, UID: types.UID(name)}
+}
+func rd(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
 
 func (c *countingClient) set(k, v string) {
 	c.mu.Lock()
@@ -68,15 +76,15 @@ func TestCacheSharesReadsWithinTheWindow(t *testing.T) {
 	clock := &fakeClock{t: now}
 	inner := &countingClient{values: map[string]string{"k": "v1"}}
 	var changed []string
-	cache := NewCache(CacheOptions{Now: clock.now, OnChange: func(store string, ref provider.Ref, reader string) {
-		changed = append(changed, store+"/"+ref.Key+" by "+reader)
+	cache := NewCache(CacheOptions{Now: clock.now, OnChange: func(store StoreID, ref provider.Ref, reader types.NamespacedName) {
+		changed = append(changed, store.Name+"/"+ref.Key+" by "+reader.Name)
 	}})
-	hourly := cache.Client(inner, "store-1", "hourly", time.Hour)
-	minutely := cache.Client(inner, "store-1", "minutely", time.Minute)
-	otherStore := cache.Client(inner, "store-2", "hourly", time.Hour)
+	hourly := cache.Client(inner, sid("store-1"), rd("hourly"), time.Hour)
+	minutely := cache.Client(inner, sid("store-1"), rd("minutely"), time.Minute)
+	otherStore := cache.Client(inner, sid("store-2"), rd("hourly"), time.Hour)
 
 	for i := 0; i < 10; i++ {
-		value(t, cache.Client(inner, "store-1", fmt.Sprint("reader-", i), time.Hour), "k")
+		value(t, cache.Client(inner, sid("store-1"), rd(fmt.Sprint("reader-", i)), time.Hour), "k")
 	}
 	if got := inner.reads.Load(); got != 1 {
 		t.Fatalf("10 readers in one window: want 1 read, got %d", got)
@@ -122,7 +130,7 @@ func TestCacheMergesConcurrentReads(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			value(t, cache.Client(inner, "s", fmt.Sprint("reader-", i), time.Hour), "k")
+			value(t, cache.Client(inner, sid("s"), rd(fmt.Sprint("reader-", i)), time.Hour), "k")
 		}()
 	}
 	wg.Wait()
@@ -134,7 +142,7 @@ func TestCacheMergesConcurrentReads(t *testing.T) {
 func TestCacheDoesNotCacheErrors(t *testing.T) {
 	down := errors.New("down")
 	inner := &countingClient{values: map[string]string{}, fail: down}
-	c := NewCache(CacheOptions{}).Client(inner, "s", "r", time.Hour)
+	c := NewCache(CacheOptions{}).Client(inner, sid("s"), rd("r"), time.Hour)
 	for i := 0; i < 3; i++ {
 		if _, err := c.GetSecret(context.Background(), provider.Ref{Key: "k"}); !errors.Is(err, down) {
 			t.Fatalf("got %v", err)
@@ -152,7 +160,7 @@ func TestCacheIsBounded(t *testing.T) {
 		inner.values[fmt.Sprint(i)] = "v"
 	}
 	cache := NewCache(CacheOptions{MaxEntries: 100, Now: clock.now})
-	c := cache.Client(inner, "s", "r", time.Hour)
+	c := cache.Client(inner, sid("s"), rd("r"), time.Hour)
 	for i := 0; i < 1000; i++ {
 		clock.add(time.Millisecond)
 		value(t, c, fmt.Sprint(i))

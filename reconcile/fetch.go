@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/secretsync/secretsync/externalsecret"
@@ -21,20 +22,20 @@ type Clients interface {
 // Fetched is what [Fetch] read for one ExternalSecret: one result per
 // spec.data entry and one per spec.dataFrom entry, in spec order.
 type Fetched struct {
-	Data     []Result
-	DataFrom []MapResult
+	Data     []Value
+	DataFrom []Values
 }
 
-// Result is the value of one spec.data entry, or why it could not be read.
+// Value is the value of one spec.data entry, or why it could not be read.
 // Err wraps provider.ErrNotFound when the remote value does not exist.
-type Result struct {
+type Value struct {
 	Value []byte
 	Err   error
 }
 
-// MapResult is the values of one spec.dataFrom entry, or why they could
+// Values is the values of one spec.dataFrom entry, or why they could
 // not be read.
-type MapResult struct {
+type Values struct {
 	Values map[string][]byte
 	Err    error
 }
@@ -61,30 +62,36 @@ const maxParallelReads = 8
 // Fetch reads the values es names. Each distinct (store, key, version)
 // is read once, however many data entries and properties use it, and
 // reads run in parallel. Errors are reported per entry; Fetch itself does
-// not fail.
+// not fail. A provider that panics, or a [Clients] that returns neither a
+// client nor an error, fails the entries that needed it: Fetch recovers
+// every goroutine it starts, so neither reaches the host process.
 func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clients) *Fetched {
+	if es == nil {
+		return &Fetched{}
+	}
 	f := &fetcher{clients: clients, reads: map[readKey]*read{}, clientOf: map[externalsecret.SecretStoreRef]*clientResult{}}
 	spec := &es.Spec
 	out := &Fetched{
-		Data:     make([]Result, len(spec.Data)),
-		DataFrom: make([]MapResult, len(spec.DataFrom)),
+		Data:     make([]Value, len(spec.Data)),
+		DataFrom: make([]Values, len(spec.DataFrom)),
 	}
 
 	sem := make(chan struct{}, maxParallelReads)
 	var wg sync.WaitGroup
-	run := func(fn func()) {
+	run := func(res *error, fn func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			defer recoverInto(res)
 			fn()
 		}()
 	}
 	for i := range spec.Data {
 		d := &spec.Data[i]
 		res := &out.Data[i]
-		run(func() {
+		run(&res.Err, func() {
 			if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
 				res.Err = errGenerators
 				return
@@ -105,7 +112,7 @@ func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clien
 	for i := range spec.DataFrom {
 		df := &spec.DataFrom[i]
 		res := &out.DataFrom[i]
-		run(func() {
+		run(&res.Err, func() {
 			ref := spec.SecretStoreRef
 			if df.SourceRef != nil {
 				if df.SourceRef.GeneratorRef != nil {
@@ -145,6 +152,18 @@ func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clien
 
 var errGenerators = errors.New("generators are not supported")
 
+// recoverInto turns a panic of the goroutine it is deferred in into *err.
+// The panic's value is not put in the error: it may hold a secret.
+func recoverInto(err *error) {
+	if r := recover(); r != nil {
+		*err = ErrPanic
+	}
+}
+
+// ErrPanic is the error of an entry whose provider panicked. The panic's
+// value is left out: it may hold a secret value.
+var ErrPanic = errors.New("the provider panicked")
+
 func storeRef(def externalsecret.SecretStoreRef, src *externalsecret.StoreSourceRef) externalsecret.SecretStoreRef {
 	ref := def
 	if src != nil && src.SecretStoreRef.Name != "" {
@@ -177,13 +196,25 @@ func (f *fetcher) client(ctx context.Context, ref externalsecret.SecretStoreRef)
 	}
 	f.mu.Unlock()
 	c.once.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.client, c.err = nil, storeError{fmt.Errorf("%s %q: %w", ref.Kind, ref.Name, ErrPanic)}
+			}
+		}()
 		if ref.Name == "" {
 			c.err = errors.New("no store named: set spec.secretStoreRef.name")
 			return
 		}
+		if f.clients == nil {
+			c.err = storeError{errors.New("Fetch was given no Clients")}
+			return
+		}
 		c.client, c.err = f.clients.Client(ctx, ref)
-		if c.err != nil {
+		switch {
+		case c.err != nil:
 			c.err = storeError{c.err}
+		case isNil(c.client):
+			c.err = storeError{fmt.Errorf("%s %q: no client and no error from the host's Clients", ref.Kind, ref.Name)}
 		}
 	})
 	return c.client, c.err
@@ -196,6 +227,15 @@ type storeError struct{ err error }
 
 func (e storeError) Error() string { return e.err.Error() }
 
+// isNil reports whether c is nil, or a typed nil pointer in an interface.
+func isNil(c provider.Client) bool {
+	if c == nil {
+		return true
+	}
+	v := reflect.ValueOf(c)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
 func (f *fetcher) get(ctx context.Context, ref externalsecret.SecretStoreRef, rr externalsecret.RemoteRef) (provider.Secret, error) {
 	ref.Kind = ref.StoreKind()
 	k := readKey{store: ref, key: rr.Key, version: rr.Version, metadata: rr.MetadataPolicy == externalsecret.MetadataPolicyFetch}
@@ -207,6 +247,11 @@ func (f *fetcher) get(ctx context.Context, ref externalsecret.SecretStoreRef, rr
 	}
 	f.mu.Unlock()
 	r.once.Do(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.secret, r.err = nil, fmt.Errorf("read key %q from %s %q: %w", k.key, ref.Kind, ref.Name, ErrPanic)
+			}
+		}()
 		c, err := f.client(ctx, ref)
 		if err != nil {
 			r.err = err

@@ -47,14 +47,14 @@ func TestFetchReadsEachRemoteSecretOnce(t *testing.T) {
 	})
 	got := Fetch(context.Background(), es, oneClient(client))
 	want := &Fetched{
-		Data: []Result{
+		Data: []Value{
 			{Value: []byte("u")},
 			{Value: []byte("p")},
 			{Value: []byte("5432")},
 			{Value: []byte(`{"user":"u","password":"p","port":5432}`)},
 			{Value: []byte("old")},
 		},
-		DataFrom: []MapResult{{Values: map[string][]byte{"user": []byte("u"), "password": []byte("p"), "port": []byte("5432")}}},
+		DataFrom: []Values{{Values: map[string][]byte{"user": []byte("u"), "password": []byte("p"), "port": []byte("5432")}}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("fetched (-want +got):\n%s", diff)

@@ -74,7 +74,7 @@ func TestNoSecretValueInRewriteErrors(t *testing.T) {
 			Rewrite: []externalsecret.Rewrite{{Transform: &externalsecret.RewriteTransform{Template: `{{ fail "x" }}`}}},
 		}}
 	})
-	out := Reconcile(Input{ExternalSecret: es, Fetched: &Fetched{DataFrom: []MapResult{{Values: map[string][]byte{"k": []byte(canary)}}}}, Now: now})
+	out := Reconcile(Input{ExternalSecret: es, Fetched: &Fetched{DataFrom: []Values{{Values: map[string][]byte{"k": []byte(canary)}}}}, Now: now})
 	if out.Err == nil {
 		t.Fatal("want an error")
 	}
@@ -104,8 +104,8 @@ func FuzzReconcile(f *testing.F) {
 		in := Input{
 			ExternalSecret: es,
 			Fetched: &Fetched{
-				Data:     []Result{{Value: value}, {Value: value}},
-				DataFrom: []MapResult{{Values: map[string][]byte{key: value, key + "2": value}}},
+				Data:     []Value{{Value: value}, {Value: value}},
+				DataFrom: []Values{{Values: map[string][]byte{key: value, key + "2": value}}},
 			},
 			Now: now,
 		}

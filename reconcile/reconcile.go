@@ -62,6 +62,26 @@ type Input struct {
 	Secrets    map[string]map[string][]byte
 	// Now is the time of the reconcile.
 	Now time.Time
+	// Owner is the controller of the Secret with creationPolicy Owner.
+	// When nil it is the ExternalSecret. A host that builds the
+	// ExternalSecret in memory from a resource of its own names that
+	// resource here (see metav1.NewControllerRef), so the Secret is
+	// garbage-collected with it.
+	Owner *metav1.OwnerReference
+}
+
+// ErrIncompleteInput is the error of an Output whose Input lacked a field
+// Reconcile needs.
+var ErrIncompleteInput = errors.New("incomplete reconcile.Input")
+
+func (in *Input) check() error {
+	switch {
+	case in.ExternalSecret == nil:
+		return fmt.Errorf("%w: ExternalSecret is nil", ErrIncompleteInput)
+	case in.Now.IsZero():
+		return fmt.Errorf("%w: Now is the zero time", ErrIncompleteInput)
+	}
+	return nil
 }
 
 // Output is everything Reconcile decided.
@@ -102,7 +122,14 @@ const (
 // Reconcile decides what to do with the Secret of an ExternalSecret, given
 // what was fetched for it. It is pure: it does no I/O, reads no clock and
 // never modifies its input.
+//
+// An incomplete Input (no ExternalSecret, or a zero Now) gets an Output
+// with Action None, no status change and an Err that names the missing
+// field.
 func Reconcile(in Input) Output {
+	if err := in.check(); err != nil {
+		return Output{Action: ActionNone, Err: err}
+	}
 	// Times are stored with second precision; deciding with the same
 	// precision keeps an unchanged status equal to the stored one.
 	in.Now = in.Now.Truncate(time.Second)
@@ -308,12 +335,12 @@ func plan(in Input, out template.Output) (*corev1.Secret, Action, error) {
 			s.Immutable = ptrTo(true)
 		}
 		if policy == externalsecret.CreatePolicyOwner {
-			s.OwnerReferences = []metav1.OwnerReference{ownerRef(es)}
+			s.OwnerReferences = []metav1.OwnerReference{in.owner()}
 		}
 		return s, ActionCreate, nil
 	}
 
-	if owner := metav1.GetControllerOf(existing); owner != nil && owner.UID != es.UID {
+	if owner := metav1.GetControllerOf(existing); owner != nil && owner.UID != in.owner().UID {
 		return nil, ActionNone, fmt.Errorf("Secret %s is controlled by %s %s, not by this ExternalSecret", existing.Name, owner.Kind, owner.Name)
 	}
 	if existing.Type != typ && !(existing.Type == "" && typ == corev1.SecretTypeOpaque) {
@@ -328,7 +355,7 @@ func plan(in Input, out template.Output) (*corev1.Secret, Action, error) {
 		s.Immutable = ptrTo(true)
 	}
 	if policy == externalsecret.CreatePolicyOwner && metav1.GetControllerOf(s) == nil {
-		s.OwnerReferences = append(s.OwnerReferences, ownerRef(es))
+		s.OwnerReferences = append(s.OwnerReferences, in.owner())
 	}
 	if apiequality.Semantic.DeepEqual(existing, s) {
 		return nil, ActionNone, nil
@@ -368,7 +395,7 @@ func deleteSecret(in Input) Output {
 	es := in.ExternalSecret
 	o := Output{Action: ActionNone}
 	if in.Existing != nil {
-		if owner := metav1.GetControllerOf(in.Existing); owner != nil && owner.UID == es.UID {
+		if owner := metav1.GetControllerOf(in.Existing); owner != nil && owner.UID == in.owner().UID {
 			o.Action = ActionDelete
 			o.Events = append(o.Events, Event{corev1.EventTypeNormal, EventDeleted, fmt.Sprintf("deleted Secret %s: every remote value is gone and deletionPolicy is Delete", es.TargetName())})
 		}
@@ -435,7 +462,15 @@ func requeue(es *externalsecret.ExternalSecret, now time.Time) time.Duration {
 	return next.Sub(now)
 }
 
-func ownerRef(es *externalsecret.ExternalSecret) metav1.OwnerReference {
+// owner is the controller reference of the Secrets in's ExternalSecret
+// owns: in.Owner, or the ExternalSecret itself.
+func (in *Input) owner() metav1.OwnerReference {
+	if in.Owner != nil {
+		o := *in.Owner
+		o.Controller, o.BlockOwnerDeletion = ptrTo(true), ptrTo(true)
+		return o
+	}
+	es := in.ExternalSecret
 	return metav1.OwnerReference{
 		APIVersion:         externalsecret.SchemeGroupVersion.String(),
 		Kind:               externalsecret.Kind,

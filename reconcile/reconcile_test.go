@@ -41,13 +41,13 @@ func newES(mods ...func(*externalsecret.ExternalSecret)) *externalsecret.Externa
 func fetched(values ...string) *Fetched {
 	f := &Fetched{}
 	for _, v := range values {
-		f.Data = append(f.Data, Result{Value: []byte(v)})
+		f.Data = append(f.Data, Value{Value: []byte(v)})
 	}
 	return f
 }
 
-func notFound(key string) Result {
-	return Result{Err: fmt.Errorf("key %q: %w", key, provider.ErrNotFound)}
+func notFound(key string) Value {
+	return Value{Err: fmt.Errorf("key %q: %w", key, provider.ErrNotFound)}
 }
 
 func withPolicy(c externalsecret.CreationPolicy, d externalsecret.DeletionPolicy) func(*externalsecret.ExternalSecret) {
@@ -232,7 +232,7 @@ func TestReconcileUpdatesChangedValue(t *testing.T) {
 func TestReconcileDeletionPolicies(t *testing.T) {
 	tests := map[string]struct {
 		policy     func(*externalsecret.ExternalSecret)
-		results    []Result
+		results    []Value
 		wantAction Action
 		wantData   map[string][]byte
 		wantReason string
@@ -240,34 +240,34 @@ func TestReconcileDeletionPolicies(t *testing.T) {
 	}{
 		"Retain keeps the Secret when a value is gone and reports the key": {
 			policy:     withPolicy(externalsecret.CreatePolicyOwner, externalsecret.DeletionPolicyRetain),
-			results:    []Result{{Value: []byte("admin")}, notFound("db")},
+			results:    []Value{{Value: []byte("admin")}, notFound("db")},
 			wantAction: ActionNone,
 			wantReason: externalsecret.ReasonSecretSyncedError,
 			wantErr:    true,
 		},
 		"Delete deletes the owned Secret when every value is gone": {
 			policy:     withPolicy(externalsecret.CreatePolicyOwner, externalsecret.DeletionPolicyDelete),
-			results:    []Result{notFound("db"), notFound("db")},
+			results:    []Value{notFound("db"), notFound("db")},
 			wantAction: ActionDelete,
 			wantReason: externalsecret.ReasonSecretDeleted,
 		},
 		"Delete writes what is left when some values remain": {
 			policy:     withPolicy(externalsecret.CreatePolicyOwner, externalsecret.DeletionPolicyDelete),
-			results:    []Result{{Value: []byte("admin")}, notFound("db")},
+			results:    []Value{{Value: []byte("admin")}, notFound("db")},
 			wantAction: ActionUpdate,
 			wantData:   map[string][]byte{"user": []byte("admin")},
 			wantReason: externalsecret.ReasonSecretSynced,
 		},
 		"Merge removes the keys whose values are gone and keeps the Secret": {
 			policy:     withPolicy(externalsecret.CreatePolicyOwner, externalsecret.DeletionPolicyMerge),
-			results:    []Result{notFound("db"), notFound("db")},
+			results:    []Value{notFound("db"), notFound("db")},
 			wantAction: ActionUpdate,
 			wantData:   map[string][]byte{},
 			wantReason: externalsecret.ReasonSecretSynced,
 		},
 		"a provider error is never a deletion": {
 			policy:     withPolicy(externalsecret.CreatePolicyOwner, externalsecret.DeletionPolicyDelete),
-			results:    []Result{{Err: errors.New("connection refused")}, notFound("db")},
+			results:    []Value{{Err: errors.New("connection refused")}, notFound("db")},
 			wantAction: ActionNone,
 			wantReason: externalsecret.ReasonSecretSyncedError,
 			wantErr:    true,
@@ -446,7 +446,7 @@ func TestReconcileDataFrom(t *testing.T) {
 				es.Spec.Data = nil
 				es.Spec.DataFrom = []externalsecret.DataFrom{tc.dataFrom}
 			})
-			out := Reconcile(Input{ExternalSecret: es, Fetched: &Fetched{DataFrom: []MapResult{{Values: tc.values}}}, Now: now})
+			out := Reconcile(Input{ExternalSecret: es, Fetched: &Fetched{DataFrom: []Values{{Values: tc.values}}}, Now: now})
 			if tc.wantErr != "" {
 				if out.Err == nil || !strings.Contains(out.Err.Error(), tc.wantErr) {
 					t.Fatalf("want error containing %q, got %v", tc.wantErr, out.Err)
@@ -469,8 +469,8 @@ func TestReconcileDataOverridesDataFrom(t *testing.T) {
 		es.Spec.DataFrom = []externalsecret.DataFrom{{Extract: &externalsecret.RemoteRef{Key: "cfg"}}}
 	})
 	f := &Fetched{
-		Data:     []Result{{Value: []byte("from-data")}},
-		DataFrom: []MapResult{{Values: map[string][]byte{"user": []byte("from-dataFrom"), "x": []byte("1")}}},
+		Data:     []Value{{Value: []byte("from-data")}},
+		DataFrom: []Values{{Values: map[string][]byte{"user": []byte("from-dataFrom"), "x": []byte("1")}}},
 	}
 	out := Reconcile(Input{ExternalSecret: es, Fetched: f, Now: now})
 	want := map[string][]byte{"user": []byte("from-data"), "x": []byte("1")}

@@ -12,9 +12,11 @@
 //
 // An operator that builds its own workloads calls these in its reconcile
 // and sets the annotation on the template it writes; the package Example
-// shows exactly that. The reference controller in examples/controller does
-// the same for workloads it does not own, once they opt in with
-// [AnnotationRestartOnSecretChange].
+// shows exactly that. Package
+// [github.com/secretsync/secretsync/rollout/controller] does the same for
+// workloads it does not own, once they opt in with
+// [AnnotationRestartOnSecretChange]; the reference controller runs it with
+// --rollout, and any operator can.
 //
 // The package does no I/O and watches nothing: it reads only the Secrets it
 // is given, and the host decides when to call it. It never mutates its

@@ -1,13 +1,14 @@
 package secretstore
 
 import (
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/secretsync/secretsync/externalsecret"
 )
 
-// Group is the API group shared with the External Secrets Operator.
-const Group = "external-secrets.io"
+// Group is the API group shared with the External Secrets Operator, the
+// group of ExternalSecrets too.
+const Group = externalsecret.Group
 
 // Kinds of store.
 const (
@@ -15,25 +16,9 @@ const (
 	KindClusterSecretStore = "ClusterSecretStore"
 )
 
-var (
-	// SchemeGroupVersion is the storage version, external-secrets.io/v1.
-	SchemeGroupVersion = schema.GroupVersion{Group: Group, Version: "v1"}
-	// V1beta1 is the older version served with the same schema.
-	V1beta1 = schema.GroupVersion{Group: Group, Version: "v1beta1"}
-
-	// SchemeBuilder registers the types of this package.
-	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
-	// AddToScheme adds the store types to a scheme, under v1 and v1beta1.
-	AddToScheme = SchemeBuilder.AddToScheme
-)
-
-func addKnownTypes(scheme *runtime.Scheme) error {
-	for _, gv := range []schema.GroupVersion{SchemeGroupVersion, V1beta1} {
-		scheme.AddKnownTypes(gv,
-			&SecretStore{}, &SecretStoreList{},
-			&ClusterSecretStore{}, &ClusterSecretStoreList{},
-		)
-		metav1.AddToGroupVersion(scheme, gv)
-	}
-	return nil
+// KnownTypes are the types of this package a scheme registers, under
+// v1 and v1beta1. The module's root package registers the whole
+// external-secrets.io group in one call: secretsync.AddToScheme.
+func KnownTypes() []runtime.Object {
+	return []runtime.Object{&SecretStore{}, &SecretStoreList{}, &ClusterSecretStore{}, &ClusterSecretStoreList{}}
 }

@@ -1,8 +1,9 @@
 package secretstore
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/secretsync/secretsync/externalsecret"
 )
 
 // SecretStore says how to reach an external secret store from one namespace.
@@ -126,23 +127,14 @@ type Status struct {
 	Capabilities Capabilities `json:"capabilities,omitempty"`
 }
 
-// Condition is a condition of a store.
-type Condition struct {
-	Type   ConditionType          `json:"type"`
-	Status corev1.ConditionStatus `json:"status"`
-	// +optional
-	Reason string `json:"reason,omitempty"`
-	// +optional
-	Message string `json:"message,omitempty"`
-	// +optional
-	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
-}
-
-// ConditionType is the type of a store condition.
-type ConditionType string
+// Condition is a condition of a store: the same type as an
+// ExternalSecret's.
+//
+// +kubebuilder:object:generate=false
+type Condition = externalsecret.Condition
 
 // ConditionReady is True when the store can serve reads.
-const ConditionReady ConditionType = "Ready"
+const ConditionReady = externalsecret.ConditionReady
 
 // Reasons of the Ready condition.
 const (

@@ -267,13 +267,16 @@ func (h *harness) runController(t *testing.T, restCfg *rest.Config, o controller
 		t.Fatal(err)
 	}
 	cfg := Config{
-		Kube: kube, CRD: crd, Registry: reg, Metrics: m, Workers: 4,
+		Kube: kube, CRD: crd.CRDClient, Registry: reg, Metrics: m, Workers: 4,
 		Store: reconcile.StoreOptions{ControllerClass: o.class, DenyUnconditioned: o.denyUnconditioned},
 	}
 	if tune != nil {
 		tune(&cfg)
 	}
-	c := NewController(cfg)
+	c, err := NewController(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger()))
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx) }()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -22,7 +23,9 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
+	"github.com/secretsync/secretsync/engine"
 	"github.com/secretsync/secretsync/rollout"
+	rolloutcontroller "github.com/secretsync/secretsync/rollout/controller"
 )
 
 // rolloutRBAC is what the rollout controller needs beyond config/rbac:
@@ -49,19 +52,25 @@ subjects:
 // check the controller's updates keep it.
 const testManager = "e2e-test"
 
+// runningRollout is a rollout controller a test runs, with its metrics and
+// the Secrets it read.
 type runningRollout struct {
-	c       *RolloutController
+	c       *rolloutcontroller.Controller
 	metrics *metrics
+	reads   *secretReads
 }
 
-// newRollout builds a RolloutController as the controller identity, on
-// namespace (empty for all), with the default coalescing delay.
-func (h *harness) newRollout(t *testing.T, namespace string) (*RolloutController, *metrics) {
+// newRollout builds a rollout controller as the controller identity, on
+// namespace (empty for all), with the default coalescing delay, and wires
+// its metrics as run.go does.
+func (h *harness) newRollout(t *testing.T, namespace string) *runningRollout {
 	t.Helper()
 	h.apply(t, rolloutRBAC)
 	// The client limits of run.go's defaults, not client-go's 5 per second.
 	cfg := rest.CopyConfig(h.ctrlCfg)
 	cfg.QPS, cfg.Burst = 200, 400
+	reads := &secretReads{names: map[string]bool{}}
+	cfg.Wrap(reads.wrap)
 	kube, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -76,28 +85,70 @@ func (h *harness) newRollout(t *testing.T, namespace string) (*RolloutController
 		return err == nil, fmt.Sprint(err)
 	})
 	m := newMetrics(nil)
-	return NewRolloutController(RolloutConfig{Kube: kube, Metadata: meta, Namespace: namespace, Metrics: m}), m
+	c := rolloutcontroller.New(rolloutcontroller.Config{Kube: kube, Metadata: meta, Namespace: namespace, Registerer: m.registry, QueueMetrics: m})
+	return &runningRollout{c: c, metrics: m, reads: reads}
 }
 
-// startRollout runs a RolloutController until the test ends.
+// startRollout runs a rollout controller until the test ends.
 func (h *harness) startRollout(t *testing.T, namespace string) *runningRollout {
 	t.Helper()
-	c, m := h.newRollout(t, namespace)
+	r := h.newRollout(t, namespace)
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), logger()))
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	go func() { done <- r.c.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("rollout controller: %v", err)
 		}
 	})
-	return &runningRollout{c: c, metrics: m}
+	return r
 }
 
-func (r *runningRollout) writes(kind string, action rolloutAction) int {
-	return int(counterValue(r.c.writes.WithLabelValues(kind, string(action))))
+// writes counts the controller's writes to workloads of kind by action:
+// "record" (a first hash, no roll) or "roll".
+func (r *runningRollout) writes(t *testing.T, kind, action string) int {
+	t.Helper()
+	return counterSum(t, r.metrics, "secretsync_rollout_writes_total", map[string]string{"kind": kind, "action": action})
 }
+
+// secretReads records the Secrets a client GETs, by "namespace/name": the
+// rollout controller caches only Secrets it read.
+type secretReads struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (s *secretReads) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		// /api/v1/namespaces/{namespace}/secrets/{name}
+		if p := strings.Split(req.URL.Path, "/"); req.Method == http.MethodGet && len(p) == 7 && p[1] == "api" && p[3] == "namespaces" && p[5] == "secrets" {
+			s.mu.Lock()
+			s.names[p[4]+"/"+p[6]] = true
+			s.mu.Unlock()
+		}
+		return next.RoundTrip(req)
+	})
+}
+
+// matching returns the names of the Secrets of namespace ns read whose
+// name starts with prefix.
+func (s *secretReads) matching(ns, prefix string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k := range s.names {
+		if strings.HasPrefix(k, ns+"/"+prefix) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
 
 func counterValue(c prometheus.Counter) float64 {
 	var m dto.Metric
@@ -221,6 +272,33 @@ func (h *harness) createWorkloads(t *testing.T, ns string, objs ...runtime.Objec
 	})
 }
 
+// workload is a Deployment, StatefulSet or DaemonSet as the tests read
+// it; obj and template point into the object.
+type workload struct {
+	key      string // "Kind/name"
+	obj      metav1.Object
+	template *corev1.PodTemplateSpec
+}
+
+func asWorkload(obj runtime.Object) (workload, bool) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return workload{key: "Deployment/" + o.Name, obj: o, template: &o.Spec.Template}, true
+	case *appsv1.StatefulSet:
+		return workload{key: "StatefulSet/" + o.Name, obj: o, template: &o.Spec.Template}, true
+	case *appsv1.DaemonSet:
+		return workload{key: "DaemonSet/" + o.Name, obj: o, template: &o.Spec.Template}, true
+	}
+	return workload{}, false
+}
+
+// refs returns the Secrets whose changes roll the workload, as the
+// controller selects them.
+func (w workload) refs() []rollout.Ref {
+	refs, _ := rollout.Select(rollout.SecretRefs(w.template), w.obj.GetAnnotations()[rollout.AnnotationRestartOnSecretChange])
+	return refs
+}
+
 // getWorkload reads a workload; key is "Kind/name".
 func (h *harness) getWorkload(t *testing.T, ns, key string) workload {
 	t.Helper()
@@ -231,11 +309,11 @@ func (h *harness) getWorkload(t *testing.T, ns, key string) workload {
 		err error
 	)
 	switch kind {
-	case kindDeployment:
+	case "Deployment":
 		obj, err = h.admin.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-	case kindStatefulSet:
+	case "StatefulSet":
 		obj, err = h.admin.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
-	case kindDaemonSet:
+	case "DaemonSet":
 		obj, err = h.admin.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
 	}
 	if err != nil {
@@ -278,7 +356,7 @@ func (h *harness) recordRolls(t *testing.T, ns string) *rollRecorder {
 		}
 		for _, obj := range items {
 			if w, ok := asWorkload(obj); ok {
-				r.last[w.key.Kind+"/"+w.key.Name] = w.template.Annotations[rollout.AnnotationConfigHash]
+				r.last[w.key] = w.template.Annotations[rollout.AnnotationConfigHash]
 			}
 		}
 		rv := list.(metav1.ListInterface).GetResourceVersion()
@@ -323,7 +401,7 @@ func metaItems(list runtime.Object) ([]runtime.Object, error) {
 }
 
 func (r *rollRecorder) observe(w workload) {
-	key := w.key.Kind + "/" + w.key.Name
+	key := w.key
 	hash := w.template.Annotations[rollout.AnnotationConfigHash]
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -375,7 +453,7 @@ func (r *rollRecorder) waitRolled(t *testing.T, timeout time.Duration, n int, ke
 
 // settle waits long enough for a second, unwanted roll to show: the
 // coalescing delay and a refresh interval, with slack.
-func settle() { time.Sleep(DefaultRolloutCoalesce + 2*time.Second) }
+func settle() { time.Sleep(rolloutcontroller.DefaultCoalesce + 2*time.Second) }
 
 // waitRecorded waits until each workload carries a recorded hash.
 func (h *harness) waitRecorded(t *testing.T, ns string, keys ...string) map[string]int64 {
@@ -400,7 +478,7 @@ func (h *harness) waitRecorded(t *testing.T, ns string, keys ...string) map[stri
 func (h *harness) wantHash(t *testing.T, ns, key string) {
 	t.Helper()
 	w := h.getWorkload(t, ns, key)
-	refs, _ := w.refs()
+	refs := w.refs()
 	secrets := map[string]*corev1.Secret{}
 	for _, r := range refs {
 		if s, err := h.getSecret(ns, r.Name); err == nil {
@@ -490,8 +568,8 @@ func TestE2ERolloutRestartsOnRotation(t *testing.T) {
 		for _, f := range w.obj.GetManagedFields() {
 			managers = append(managers, f.Manager)
 		}
-		if !slices.Contains(managers, FieldManager) || !slices.Contains(managers, testManager) {
-			t.Errorf("%s: managers %v, want %s and %s both", k, managers, FieldManager, testManager)
+		if !slices.Contains(managers, engine.DefaultFieldManager) || !slices.Contains(managers, testManager) {
+			t.Errorf("%s: managers %v, want %s and %s both", k, managers, engine.DefaultFieldManager, testManager)
 		}
 	}
 	for _, k := range untouched {
@@ -499,7 +577,7 @@ func TestE2ERolloutRestartsOnRotation(t *testing.T) {
 			t.Errorf("%s was written (resourceVersion %s, then %s); want untouched", k, rvs[k], got)
 		}
 	}
-	if got := r.writes(kindDeployment, rolloutRoll); got != 4 {
+	if got := r.writes(t, "Deployment", "roll"); got != 4 {
 		t.Errorf("metrics: %d Deployment rolls, want 4", got)
 	}
 
@@ -555,7 +633,7 @@ func TestE2ERolloutSharedSecret(t *testing.T) {
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("app-%02d", i)
 		objs = append(objs, newDeployment(name, optIn, viaEnvFrom("app-secret")))
-		keys = append(keys, kindDeployment+"/"+name)
+		keys = append(keys, "Deployment/"+name)
 	}
 	h.createWorkloads(t, ns, objs...)
 	rec := h.recordRolls(t, ns)
@@ -581,10 +659,10 @@ func TestE2ERolloutSharedSecret(t *testing.T) {
 			t.Errorf("%s: generation %d, want %d", k, got, gens[k]+1)
 		}
 	}
-	if got := r.writes(kindDeployment, rolloutRoll); got != n {
+	if got := r.writes(t, "Deployment", "roll"); got != n {
 		t.Errorf("metrics: %d rolls, want %d", got, n)
 	}
-	if got := r.writes(kindDeployment, rolloutRecord); got != n {
+	if got := r.writes(t, "Deployment", "record"); got != n {
 		t.Errorf("metrics: %d records, want %d", got, n)
 	}
 }
@@ -635,7 +713,7 @@ func TestE2ERolloutHandMadeSecret(t *testing.T) {
 			t.Errorf("rolled %d times in all; want 1", n)
 		}
 	})
-	t.Run("unrelated Secrets are neither cached nor queued", func(t *testing.T) {
+	t.Run("unrelated Secrets are neither read nor queued", func(t *testing.T) {
 		cfg := rest.CopyConfig(h.env.Config)
 		cfg.QPS, cfg.Burst = 500, 500
 		fast, err := kubernetes.NewForConfig(cfg)
@@ -658,11 +736,12 @@ func TestE2ERolloutHandMadeSecret(t *testing.T) {
 		if got := counterValue(r.metrics.queueAdds.WithLabelValues("rollouts")); got != adds {
 			t.Errorf("200 writes to unrelated Secrets queued %v workloads; want 0", got-adds)
 		}
-		r.c.secrets.mu.Lock()
-		cached := len(r.c.secrets.cached)
-		r.c.secrets.mu.Unlock()
-		if cached != 1 {
-			t.Errorf("%d Secrets cached; want 1, the one an opted-in workload reads", cached)
+		// The controller caches only the Secrets it GETs: none of these.
+		if read := r.reads.matching(ns, "unrelated-"); len(read) != 0 {
+			t.Errorf("read %d unrelated Secrets, such as %s; want none", len(read), read[0])
+		}
+		if read := r.reads.matching(ns, "manual"); len(read) != 1 {
+			t.Errorf("read %v; want %s/manual, the Secret an opted-in workload reads", read, ns)
 		}
 	})
 	t.Run("a deleted Secret its pods need holds the roll", func(t *testing.T) {
@@ -752,7 +831,7 @@ func TestE2ERolloutLatency(t *testing.T) {
 	if n := rec.count(key)[key]; n != rotations {
 		t.Errorf("%d rotations rolled %d times", rotations, n)
 	}
-	t.Logf("rotation at the store → pod template hash, %d rotations, refreshInterval 1s, coalesce %v:", rotations, DefaultRolloutCoalesce)
+	t.Logf("rotation at the store → pod template hash, %d rotations, refreshInterval 1s, coalesce %v:", rotations, rolloutcontroller.DefaultCoalesce)
 	t.Logf("  total:               median %v, worst %v", median(total), slices.Max(total).Round(time.Millisecond))
 	t.Logf("  store → Secret:      median %v, worst %v", median(toSecret), slices.Max(toSecret).Round(time.Millisecond))
 	t.Logf("  Secret → template:   median %v, worst %v", median(toTemplate), slices.Max(toTemplate).Round(time.Millisecond))

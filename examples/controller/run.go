@@ -26,9 +26,11 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/klog/v2/textlogger"
 
+	"github.com/secretsync/secretsync/engine"
 	kubeprovider "github.com/secretsync/secretsync/provider/kubernetes"
 	"github.com/secretsync/secretsync/reconcile"
 	"github.com/secretsync/secretsync/rollout"
+	rolloutcontroller "github.com/secretsync/secretsync/rollout/controller"
 )
 
 type runOptions struct {
@@ -70,7 +72,7 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.IntVar(&o.burst, "kube-api-burst", 0, "burst of queries to the apiserver, with --kube-api-qps")
 	fs.BoolVar(&o.denyUnconditioned, "deny-unconditioned-cluster-stores", false, "a ClusterSecretStore without conditions admits no namespace")
 	fs.BoolVar(&o.rollout, "rollout", false, "restart Deployments, StatefulSets and DaemonSets annotated "+rollout.AnnotationRestartOnSecretChange+" when the Secrets they read change")
-	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", DefaultRolloutCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
+	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", rolloutcontroller.DefaultCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
 	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 65% of the container's memory limit")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
@@ -146,7 +148,7 @@ func runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	crd, err := newCRDClient(cfg)
+	crd, err := engine.NewCRDClient(cfg)
 	if err != nil {
 		return err
 	}
@@ -159,7 +161,7 @@ func runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := NewController(Config{
+	c, err := NewController(Config{
 		Kube:             kube,
 		CRD:              crd,
 		Registry:         reg,
@@ -170,13 +172,16 @@ func runCmd(ctx context.Context, args []string) error {
 		StatusWorkers:    o.statusWorkers,
 		Metrics:          m,
 	})
+	if err != nil {
+		return err
+	}
 	run := c.Run
 	if o.rollout {
 		meta, err := metadata.NewForConfig(cfg)
 		if err != nil {
 			return err
 		}
-		r := NewRolloutController(RolloutConfig{Kube: kube, Metadata: meta, Namespace: o.namespace, Coalesce: o.rolloutCoalesce, Metrics: m})
+		r := rolloutcontroller.New(rolloutcontroller.Config{Kube: kube, Metadata: meta, Namespace: o.namespace, Coalesce: o.rolloutCoalesce, Registerer: m.registry, QueueMetrics: m})
 		run = func(ctx context.Context) error { return runControllers(ctx, c.Run, r.Run) }
 	}
 

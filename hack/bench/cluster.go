@@ -25,6 +25,7 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 
+	"github.com/secretsync/secretsync"
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/internal/kubeapply"
 	"github.com/secretsync/secretsync/internal/testenv"
@@ -125,7 +126,7 @@ func newCluster(ctx context.Context, env *testenv.Env, repo string, n, namespace
 
 var scheme = func() *runtime.Scheme {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, externalsecret.AddToScheme, secretstore.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, secretsync.AddToScheme} {
 		if err := add(s); err != nil {
 			panic(err)
 		}
@@ -465,6 +466,43 @@ func (c *cluster) switchVariant(ctx context.Context, v variant, t *tracker, work
 
 // unsynced counts the ExternalSecrets whose current version has not been
 // synced successfully.
+// waitSynced waits until every ExternalSecret's status says it is synced.
+func (c *cluster) waitSynced(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := c.unsynced(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d ExternalSecrets not synced after %v", n, timeout)
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return err
+		}
+	}
+}
+
+// apiWrites are the Secret write requests the controller made, from the
+// apiserver's audit log: a first sync of N ExternalSecrets should make
+// exactly N, none refused.
+type apiWrites struct {
+	Secrets   int `json:"secrets"`
+	Conflicts int `json:"conflicts"` // answered 409: AlreadyExists or Conflict
+}
+
+// controllerSecretWrites counts the controller's Secret writes since t.
+func (c *cluster) controllerSecretWrites(since time.Time) (apiWrites, error) {
+	var w apiWrites
+	verbs := []string{"create", "update", "patch", "delete"}
+	var err error
+	if w.Secrets, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since}); err != nil {
+		return w, err
+	}
+	w.Conflicts, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since, Code: 409})
+	return w, err
+}
+
 func (c *cluster) unsynced(ctx context.Context) (int, error) {
 	var list externalsecret.ExternalSecretList
 	if err := c.crd.Get().Resource("externalsecrets").Do(ctx).Into(&list); err != nil {

@@ -301,19 +301,13 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 	}
 	cs.PerExternalSecret = summarise(took)
 	cs.RatioToCeiling = cs.SecretsSeconds / best
-	for {
-		n, err := c.unsynced(ctx)
-		if err != nil {
-			return res, err
-		}
-		if n == 0 {
-			break
-		}
-		if err := sleep(ctx, time.Second); err != nil {
-			return res, err
-		}
+	if err := c.waitSynced(ctx, o.wait); err != nil {
+		return res, err
 	}
 	cs.StatusSeconds = time.Since(started).Seconds()
+	if cs.APIWrites, err = c.controllerSecretWrites(started); err != nil {
+		return res, err
+	}
 	cs.CPU = sampleCPU().since(cpu)
 	if cs.PeakRSSBytes, err = ctrl2.peakRSS(); err != nil {
 		return res, err
@@ -357,6 +351,12 @@ func (r *layoutRun) firstSync(ctx context.Context) (fs firstSync, err error) {
 	}
 	fs.Controller = countsBetween(m0, m1)
 	if fs.Events, err = r.c.events(ctx); err != nil {
+		return fs, err
+	}
+	if err := r.c.waitSynced(ctx, r.o.wait); err != nil {
+		return fs, err
+	}
+	if fs.APIWrites, err = r.c.controllerSecretWrites(start); err != nil {
 		return fs, err
 	}
 	return fs, r.ctrl.exited()

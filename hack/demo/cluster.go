@@ -24,6 +24,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 
+	"github.com/secretsync/secretsync"
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/internal/kubeapply"
 	"github.com/secretsync/secretsync/reconcile"
@@ -49,7 +50,7 @@ type clients struct {
 
 func newClients(cfg *rest.Config) (*clients, error) {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, externalsecret.AddToScheme, secretstore.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, secretsync.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return nil, err
 		}

@@ -15,12 +15,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/secretsync/secretsync/engine"
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/reconcile"
@@ -83,17 +85,15 @@ func Render(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
 
 type objects struct {
 	externalSecrets []*externalsecret.ExternalSecret
-	stores          map[storeKey]secretstore.GenericStore
+	stores          map[engine.StoreKey]secretstore.GenericStore
 	secrets         map[types.NamespacedName]*corev1.Secret
 	configMaps      map[types.NamespacedName]*corev1.ConfigMap
 	namespaces      map[string]*corev1.Namespace
 }
 
-type storeKey struct{ kind, namespace, name string }
-
 func decodeAll(r io.Reader, warn io.Writer) (*objects, error) {
 	objs := &objects{
-		stores:     map[storeKey]secretstore.GenericStore{},
+		stores:     map[engine.StoreKey]secretstore.GenericStore{},
 		secrets:    map[types.NamespacedName]*corev1.Secret{},
 		configMaps: map[types.NamespacedName]*corev1.ConfigMap{},
 		namespaces: map[string]*corev1.Namespace{},
@@ -157,13 +157,13 @@ func (o *objects) add(doc int, raw []byte, warn io.Writer) error {
 			return err
 		}
 		defaultNamespace(&s.ObjectMeta)
-		o.stores[storeKey{s.Kind(), s.Namespace, s.Name}] = s
+		o.stores[engine.StoreKeyOf(s)] = s
 	case group == secretstore.Group && meta.Kind == secretstore.KindClusterSecretStore:
 		s := &secretstore.ClusterSecretStore{}
 		if err := decode(raw, s, warn, doc); err != nil {
 			return err
 		}
-		o.stores[storeKey{s.Kind(), "", s.Name}] = s
+		o.stores[engine.StoreKeyOf(s)] = s
 	case meta.APIVersion == "v1" && meta.Kind == "Secret":
 		s := &corev1.Secret{}
 		if err := decode(raw, s, warn, doc); err != nil {
@@ -225,121 +225,70 @@ func defaultNamespace(m *metav1.ObjectMeta) {
 }
 
 func renderOne(ctx context.Context, objs *objects, es *externalsecret.ExternalSecret, opts Options) (*corev1.Secret, error) {
-	ns := objs.namespaces[es.Namespace]
-	if ns == nil {
-		ns = &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: es.Namespace}}
+	// Render serves whichever controller class the ExternalSecret's store
+	// names: it shows what the controller of that class would write.
+	class := ""
+	if s, ok := objs.stores[engine.StoreKeyFor(es.Spec.SecretStoreRef, es.Namespace)]; ok {
+		class = s.StoreSpec().Controller
 	}
-	clients := &fileClients{objs: objs, es: es, ns: ns, registry: opts.Registry}
-	existing := objs.secrets[types.NamespacedName{Namespace: es.Namespace, Name: es.TargetName()}]
-
-	in := reconcile.Input{
-		ExternalSecret: es,
-		Existing:       existing,
-		Now:            opts.Now,
+	eng, err := engine.New(engine.Config{
+		Registry:        opts.Registry,
+		Stores:          engine.StoreGetterFunc(objs.store),
+		Secrets:         objs,
+		Namespaces:      objs,
+		Objects:         objs,
+		ControllerClass: class,
+		Now:             func() time.Time { return opts.Now },
+	})
+	if err != nil {
+		return nil, err
 	}
-	in.ConfigMaps, in.Secrets = templateSources(objs, es)
-	if es.Spec.SecretStoreRef.Name != "" {
-		_, in.StoreErr = clients.Client(ctx, es.Spec.SecretStoreRef)
+	res, err := eng.Plan(ctx, engine.Request{ExternalSecret: es, Force: true})
+	if err != nil {
+		return nil, err
 	}
-	if in.StoreErr == nil {
-		in.Fetched = reconcile.Fetch(ctx, es, clients)
-	}
-	out := reconcile.Reconcile(in)
-	if out.Err != nil {
-		return nil, out.Err
-	}
-	switch out.Action {
+	existing, _ := objs.Secret(ctx, es.Namespace, es.TargetName())
+	switch res.Action {
 	case reconcile.ActionCreate, reconcile.ActionUpdate:
-		return out.Secret, nil
+		return res.Secret, nil
 	case reconcile.ActionDelete:
 		return nil, errors.New("every remote value is gone; deletionPolicy Delete would delete the Secret")
 	}
 	return existing, nil
 }
 
-func templateSources(objs *objects, es *externalsecret.ExternalSecret) (map[string]map[string]string, map[string]map[string][]byte) {
-	t := es.Spec.Target.Template
-	if t == nil {
-		return nil, nil
+// The objects of the file serve the engine as the cluster would.
+
+func (o *objects) store(_ context.Context, key engine.StoreKey) (secretstore.GenericStore, error) {
+	s, ok := o.stores[key]
+	if !ok {
+		return nil, fmt.Errorf("%s %q not found in the input; add it to the file", key.Kind, key.Name)
 	}
-	cms := map[string]map[string]string{}
-	secrets := map[string]map[string][]byte{}
-	for _, from := range t.TemplateFrom {
-		if from.ConfigMap != nil {
-			if cm, ok := objs.configMaps[types.NamespacedName{Namespace: es.Namespace, Name: from.ConfigMap.Name}]; ok {
-				cms[cm.Name] = cm.Data
-			}
-		}
-		if from.Secret != nil {
-			if s, ok := objs.secrets[types.NamespacedName{Namespace: es.Namespace, Name: from.Secret.Name}]; ok {
-				secrets[s.Name] = s.Data
-			}
-		}
-	}
-	return cms, secrets
+	return s, nil
 }
 
-// fileClients serves stores and credentials from the objects in the file.
-type fileClients struct {
-	objs     *objects
-	es       *externalsecret.ExternalSecret
-	ns       *corev1.Namespace
-	registry *provider.Registry
+func (o *objects) Secret(_ context.Context, namespace, name string) (*corev1.Secret, error) {
+	s, ok := o.secrets[types.NamespacedName{Namespace: namespace, Name: name}]
+	if !ok {
+		return nil, apierrors.NewNotFound(corev1.Resource("secrets"), name)
+	}
+	return s, nil
 }
 
-func (c *fileClients) Client(ctx context.Context, ref externalsecret.SecretStoreRef) (provider.Client, error) {
-	kind := ref.StoreKind()
-	key := storeKey{kind, c.es.Namespace, ref.Name}
-	if kind == secretstore.KindClusterSecretStore {
-		key.namespace = ""
-	}
-	store, ok := c.objs.stores[key]
+func (o *objects) ConfigMap(_ context.Context, namespace, name string) (*corev1.ConfigMap, error) {
+	c, ok := o.configMaps[types.NamespacedName{Namespace: namespace, Name: name}]
 	if !ok {
-		return nil, fmt.Errorf("%s %q not found in the input; add it to the file", kind, ref.Name)
+		return nil, apierrors.NewNotFound(corev1.Resource("configmaps"), name)
 	}
-	if err := reconcile.CheckStore(store, c.ns, reconcile.StoreOptions{ControllerClass: store.StoreSpec().Controller}); err != nil {
-		return nil, err
-	}
-	p, err := c.registry.ForStore(store)
-	if err != nil {
-		return nil, err
-	}
-	if v, ok := p.(provider.SpecValidator); ok {
-		if err := v.ValidateStore(store); err != nil {
-			return nil, err
-		}
-	}
-	return p.NewClient(ctx, store, fileCredentials{c.objs})
+	return c, nil
 }
 
-type fileCredentials struct{ objs *objects }
-
-func (f fileCredentials) SecretValue(_ context.Context, namespace, name, key string) ([]byte, error) {
-	s, ok := f.objs.secrets[types.NamespacedName{Namespace: namespace, Name: name}]
-	if !ok {
-		return nil, fmt.Errorf("Secret %s/%s is not in the input: %w", namespace, name, provider.ErrNotFound)
+// Namespace returns the namespace from the file, or one without labels.
+func (o *objects) Namespace(_ context.Context, name string) (*corev1.Namespace, error) {
+	if ns, ok := o.namespaces[name]; ok {
+		return ns, nil
 	}
-	v, ok := s.Data[key]
-	if !ok {
-		return nil, fmt.Errorf("Secret %s/%s has no key %q: %w", namespace, name, key, provider.ErrNotFound)
-	}
-	return v, nil
-}
-
-func (f fileCredentials) ConfigMapValue(_ context.Context, namespace, name, key string) ([]byte, error) {
-	c, ok := f.objs.configMaps[types.NamespacedName{Namespace: namespace, Name: name}]
-	if !ok {
-		return nil, fmt.Errorf("ConfigMap %s/%s is not in the input: %w", namespace, name, provider.ErrNotFound)
-	}
-	v, ok := c.Data[key]
-	if !ok {
-		return nil, fmt.Errorf("ConfigMap %s/%s has no key %q: %w", namespace, name, key, provider.ErrNotFound)
-	}
-	return []byte(v), nil
-}
-
-func (fileCredentials) ServiceAccountToken(context.Context, string, string, []string, time.Duration) (string, error) {
-	return "", errors.New("render runs without a cluster and cannot request ServiceAccount tokens")
+	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, nil
 }
 
 // marshalSecret prints a Secret as a manifest, data base64-encoded, with

@@ -117,7 +117,7 @@ func TestRenderBadInput(t *testing.T) {
   - secretKey: p
     remoteRef: {key: db, property: password}
 `), "kind: SecretStore}", "kind: VaultStore}", 1),
-			wantErr: `VaultStore "s" not found`,
+			wantErr: `store kind "VaultStore" is not SecretStore or ClusterSecretStore`,
 		},
 		"a store missing from the input": {
 			input: strings.Replace(es(`  data:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/internal/awsemu"
@@ -167,7 +168,7 @@ type cachedClients struct {
 }
 
 func (cc cachedClients) Client(context.Context, externalsecret.SecretStoreRef) (provider.Client, error) {
-	return cc.cache.Client(cc.c, "aws", cc.es.Namespace+"/"+cc.es.Name, time.Hour), nil
+	return cc.cache.Client(cc.c, reconcile.StoreID{Kind: "SecretStore", Name: "aws"}, types.NamespacedName{Namespace: cc.es.Namespace, Name: cc.es.Name}, time.Hour), nil
 }
 
 // With the controller's shared read cache, one refresh of 100

@@ -1,8 +1,7 @@
-package main
+package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -76,7 +75,7 @@ func deploymentWith(annotations map[string]string, mods ...func(*appsv1.Deployme
 	return d
 }
 
-func TestRolloutSlimWorkload(t *testing.T) {
+func TestSlimWorkload(t *testing.T) {
 	optedIn := map[string]string{rollout.AnnotationRestartOnSecretChange: "true"}
 	stubMeta := metav1.ObjectMeta{Name: "app", Namespace: "ns", UID: "uid", ResourceVersion: "7", Generation: 3}
 	tests := map[string]struct {
@@ -128,7 +127,7 @@ func TestRolloutSlimWorkload(t *testing.T) {
 	}
 }
 
-func TestRolloutRelevantChange(t *testing.T) {
+func TestRelevantChange(t *testing.T) {
 	base := deploymentWith(map[string]string{rollout.AnnotationRestartOnSecretChange: "true"})
 	tests := map[string]struct {
 		mod  func(*appsv1.Deployment)
@@ -158,7 +157,7 @@ func TestRolloutRelevantChange(t *testing.T) {
 	}
 }
 
-func TestRolloutWorkloadRefs(t *testing.T) {
+func TestWorkloadRefs(t *testing.T) {
 	tests := map[string]struct {
 		annotations map[string]string
 		want        []rollout.Ref
@@ -184,7 +183,7 @@ func TestRolloutWorkloadRefs(t *testing.T) {
 	}
 }
 
-func TestRolloutSecretIndex(t *testing.T) {
+func TestSecretIndex(t *testing.T) {
 	a := workloadKey{kindDeployment, "ns", "a"}
 	b := workloadKey{kindStatefulSet, "ns", "b"}
 	db := cache.ObjectName{Namespace: "ns", Name: "db"}
@@ -290,10 +289,10 @@ func TestRolloutSecretIndex(t *testing.T) {
 
 // A burst of Secret changes rolls a workload once, when the coalescing
 // delay since the first change is over, whatever else queues it before.
-func TestRolloutCoalescing(t *testing.T) {
+func TestCoalescing(t *testing.T) {
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := start
-	c := &RolloutController{
+	c := &Controller{
 		coalesce: 2 * time.Second,
 		now:      func() time.Time { return now },
 		due:      map[workloadKey]time.Time{},
@@ -335,10 +334,10 @@ func TestRolloutCoalescing(t *testing.T) {
 // unseen. The real apiserver of the e2e tests answers 410 only after an
 // etcd compaction, which they cannot trigger, so a stand-in serves the
 // Secrets' metadata here.
-func TestRolloutSecretWatchRestarts(t *testing.T) {
+func TestSecretWatchRestarts(t *testing.T) {
 	meta := &secretsMeta{rv: "20", watchers: make(chan *watch.FakeWatcher, 2)}
 	// The Kube client is never called on this path.
-	c := NewRolloutController(RolloutConfig{Kube: kubernetes.NewForConfigOrDie(&rest.Config{Host: "http://127.0.0.1:1"}), Metadata: meta, Namespace: "ns"})
+	c := New(Config{Kube: kubernetes.NewForConfigOrDie(&rest.Config{Host: "http://127.0.0.1:1"}), Metadata: meta, Namespace: "ns"})
 	defer c.queue.ShutDown()
 	w := workloadKey{kindDeployment, "ns", "app"}
 	s := cache.ObjectName{Namespace: "ns", Name: "s"}
@@ -404,29 +403,5 @@ func eventuallyTrue(t *testing.T, cond func() bool, msg string) {
 			t.Fatal(msg)
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestRolloutRunControllers(t *testing.T) {
-	boom := errors.New("boom")
-	stopped := make(chan struct{})
-	err := runControllers(context.Background(),
-		func(ctx context.Context) error {
-			<-ctx.Done()
-			close(stopped)
-			return nil
-		},
-		func(context.Context) error {
-			time.Sleep(10 * time.Millisecond)
-			return boom
-		},
-	)
-	if !errors.Is(err, boom) {
-		t.Errorf("want boom, got %v", err)
-	}
-	select {
-	case <-stopped:
-	default:
-		t.Error("the other controller was not stopped and waited for")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"testing"
@@ -36,7 +36,7 @@ func TestStripForStatusWrites(t *testing.T) {
 			for k, v := range tc.annotations {
 				orig[k] = v
 			}
-			got, err := stripForStatusWrites(es)
+			got, err := StripForStatusWrites(es)
 			if err != nil {
 				t.Fatal(err)
 			}

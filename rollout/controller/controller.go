@@ -1,62 +1,14 @@
-package main
-
-import (
-	"context"
-	"errors"
-	"fmt"
-	"maps"
-	"sort"
-	"strings"
-	"sync"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/record"
-	watchtools "k8s.io/client-go/tools/watch"
-	"k8s.io/client-go/util/workqueue"
-	"k8s.io/klog/v2"
-
-	"github.com/secretsync/secretsync/rollout"
-)
-
-// RolloutConfig configures a RolloutController.
-type RolloutConfig struct {
-	Kube kubernetes.Interface
-	// Metadata watches Secrets by their metadata alone.
-	Metadata metadata.Interface
-	// Namespace limits the controller to one namespace; empty means all.
-	Namespace string
-	// Coalesce is how long a workload waits after the first change to its
-	// Secrets before it rolls, so a burst of rotations shorter than that
-	// rolls it once. Zero means 2s.
-	Coalesce time.Duration
-	// Workers is how many workloads are looked at at once. Zero means 4.
-	Workers int
-	// Metrics records what the controller does; nil records nothing.
-	Metrics *metrics
-}
-
-// DefaultRolloutCoalesce is the Coalesce of a zero RolloutConfig.
-const DefaultRolloutCoalesce = 2 * time.Second
-
-// RolloutController restarts the pods of Deployments, StatefulSets and
+// Package controller restarts the pods of Deployments, StatefulSets and
 // DaemonSets annotated [rollout.AnnotationRestartOnSecretChange] when the
 // data they read from Secrets changes, by writing [rollout.Hash] to their
 // pod template's [rollout.AnnotationConfigHash]. Any Secret counts, whoever
 // wrote it: secretsync, ESO or a person.
+//
+// The reference controller runs it with --rollout; any operator can run it
+// beside its own controllers: build one with [New] and call
+// [Controller.Run]. It is for workloads the operator does not own. An
+// operator that builds its own workloads needs no second controller: it
+// calls package rollout in the reconcile that writes them.
 //
 // What it holds in memory, in a cluster with many Secrets and workloads:
 //
@@ -81,13 +33,89 @@ const DefaultRolloutCoalesce = 2 * time.Second
 // its pods could not start: the running pods keep running. An edit of the
 // pod template that changes which Secrets or keys it reads rolls the pods
 // itself, and the controller's new hash rolls them a second time.
-type RolloutController struct {
+//
+// It needs list, watch and update on Deployments, StatefulSets and
+// DaemonSets, get, list and watch on Secrets, and create and patch on
+// Events.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"github.com/secretsync/secretsync/rollout"
+)
+
+// Config configures a [Controller]. Kube and Metadata are required; the
+// zero value of every other field is a working default.
+type Config struct {
+	// Kube reads Secrets, watches and updates workloads, and records
+	// events.
+	Kube kubernetes.Interface
+	// Metadata watches Secrets by their metadata alone.
+	Metadata metadata.Interface
+	// Namespace limits the controller to one namespace; empty means all.
+	Namespace string
+	// Coalesce is how long a workload waits after the first change to its
+	// Secrets before it rolls, so a burst of rotations shorter than that
+	// rolls it once. Zero means [DefaultCoalesce].
+	Coalesce time.Duration
+	// Workers is how many workloads are looked at at once. Zero means 4.
+	Workers int
+	// Registerer receives the counter secretsync_rollout_writes_total, of
+	// writes to workloads by kind and action: record (a first hash, no
+	// roll) or roll. If a counter of that name is registered already, as
+	// by another Controller, the controller adds to it. Nil registers it
+	// nowhere.
+	Registerer prometheus.Registerer
+	// QueueMetrics receives the metrics of the controller's workqueue,
+	// named "rollouts". Nil records none, whatever provider
+	// workqueue.SetProvider set.
+	QueueMetrics workqueue.MetricsProvider
+}
+
+// DefaultCoalesce is the coalescing delay of a zero [Config.Coalesce].
+const DefaultCoalesce = 2 * time.Second
+
+// fieldManager names the controller in the managed fields of the workloads
+// it writes: the name the reference controller writes Secrets under.
+const fieldManager = "secretsync"
+
+// Controller rolls opted-in workloads when the Secrets they read change;
+// the package documentation says how, and what it holds in memory. Build
+// one with [New].
+type Controller struct {
 	kube      kubernetes.Interface
 	meta      metadata.Interface
 	namespace string
 	coalesce  time.Duration
 	workers   int
-	metrics   *metrics
 	writes    *prometheus.CounterVec
 
 	factory   informers.SharedInformerFactory
@@ -120,36 +148,34 @@ const (
 	kindDaemonSet   = "DaemonSet"
 )
 
-// NewRolloutController builds a RolloutController; Run starts it.
-func NewRolloutController(cfg RolloutConfig) *RolloutController {
+// New builds a Controller; Run starts it.
+func New(cfg Config) *Controller {
 	if cfg.Coalesce <= 0 {
-		cfg.Coalesce = DefaultRolloutCoalesce
+		cfg.Coalesce = DefaultCoalesce
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 4
 	}
-	if cfg.Metrics == nil {
-		cfg.Metrics = newMetrics(nil)
-	}
-	c := &RolloutController{
+	c := &Controller{
 		kube:      cfg.Kube,
 		meta:      cfg.Metadata,
 		namespace: cfg.Namespace,
 		coalesce:  cfg.Coalesce,
 		workers:   cfg.Workers,
-		metrics:   cfg.Metrics,
 		secrets:   newSecretIndex(),
 		now:       time.Now,
 		due:       map[workloadKey]time.Time{},
 	}
-	c.writes = registerCounter(cfg.Metrics.registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+	c.writes = registerCounter(cfg.Registerer, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "secretsync_rollout_writes_total",
 		Help: "Writes to workloads by kind and action: record (a first hash, no roll) or roll.",
 	}, []string{"kind", "action"}))
-	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.DefaultTypedControllerRateLimiter[workloadKey](),
-		workqueue.TypedRateLimitingQueueConfig[workloadKey]{Name: "rollouts", MetricsProvider: cfg.Metrics},
-	)
+	queueCfg := workqueue.TypedRateLimitingQueueConfig[workloadKey]{}
+	if cfg.QueueMetrics != nil {
+		// An unnamed queue reports to no provider, not even the global one.
+		queueCfg.Name, queueCfg.MetricsProvider = "rollouts", cfg.QueueMetrics
+	}
+	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[workloadKey](), queueCfg)
 	c.factory = informers.NewSharedInformerFactoryWithOptions(cfg.Kube, 0,
 		informers.WithNamespace(cfg.Namespace), informers.WithTransform(slimWorkload))
 	apps := c.factory.Apps().V1()
@@ -166,13 +192,17 @@ func NewRolloutController(cfg RolloutConfig) *RolloutController {
 		})
 	}
 	c.broadcast = record.NewBroadcaster()
-	c.recorder = c.broadcast.NewRecorder(scheme, corev1.EventSource{Component: "secretsync-rollout"})
+	c.recorder = c.broadcast.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "secretsync-rollout"})
 	return c
 }
 
 // registerCounter registers cv in reg, or returns the one registered
-// before, so two controllers can share a registry.
-func registerCounter(reg *prometheus.Registry, cv *prometheus.CounterVec) *prometheus.CounterVec {
+// before, so two controllers can share a registry. A nil reg registers
+// nothing.
+func registerCounter(reg prometheus.Registerer, cv *prometheus.CounterVec) *prometheus.CounterVec {
+	if reg == nil {
+		return cv
+	}
 	if err := reg.Register(cv); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
@@ -185,10 +215,19 @@ func registerCounter(reg *prometheus.Registry, cv *prometheus.CounterVec) *prome
 	return cv
 }
 
-// Run starts the watches and workers and blocks until ctx is done.
-func (c *RolloutController) Run(ctx context.Context) error {
+// Run starts the watches and workers and blocks until ctx is done; call it
+// once. It returns nil if it started, an error if ctx was done before its
+// watches started and its caches synced, and an error at once if [Config]
+// lacked a client.
+func (c *Controller) Run(ctx context.Context) error {
 	defer utilruntime.HandleCrash()
 	defer c.queue.ShutDown()
+	switch {
+	case c.kube == nil:
+		return errors.New("rollout controller: Config.Kube is nil")
+	case c.meta == nil:
+		return errors.New("rollout controller: Config.Metadata is nil")
+	}
 	logger := klog.FromContext(ctx)
 
 	c.broadcast.StartStructuredLogging(3)
@@ -242,7 +281,7 @@ var secretsResource = corev1.SchemeGroupVersion.WithResource("secrets")
 // secretsVersion returns the current resourceVersion of the Secrets
 // collection. A one-item list costs the same in a cluster with 100,000
 // Secrets as in an empty one. It retries until it succeeds or ctx is done.
-func (c *RolloutController) secretsVersion(ctx context.Context) (string, error) {
+func (c *Controller) secretsVersion(ctx context.Context) (string, error) {
 	var rv string
 	err := wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
 		list, err := c.meta.Resource(secretsResource).Namespace(c.namespace).List(ctx, metav1.ListOptions{Limit: 1})
@@ -263,7 +302,7 @@ func (c *RolloutController) secretsVersion(ctx context.Context) (string, error) 
 // When the watch cannot resume (its version is too old), it starts again
 // from now and looks at every opted-in workload again, since changes in
 // between went unseen.
-func (c *RolloutController) watchSecrets(ctx context.Context, rv string) {
+func (c *Controller) watchSecrets(ctx context.Context, rv string) {
 	logger := klog.FromContext(ctx)
 	for {
 		c.watchSecretsFrom(ctx, rv)
@@ -284,7 +323,7 @@ func (c *RolloutController) watchSecrets(ctx context.Context, rv string) {
 	}
 }
 
-func (c *RolloutController) watchSecretsFrom(ctx context.Context, rv string) {
+func (c *Controller) watchSecretsFrom(ctx context.Context, rv string) {
 	secrets := c.meta.Resource(secretsResource).Namespace(c.namespace)
 	w, err := watchtools.NewRetryWatcher(rv, &cache.ListWatch{
 		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) { return secrets.Watch(ctx, o) },
@@ -320,7 +359,7 @@ func (c *RolloutController) watchSecretsFrom(ctx context.Context, rv string) {
 // each for when the coalescing delay since the first change of a burst is
 // over; sync rolls none of them earlier, whatever else queues them, so
 // the changes of a burst roll a workload once.
-func (c *RolloutController) secretChanged(name cache.ObjectName, rv string) {
+func (c *Controller) secretChanged(name cache.ObjectName, rv string) {
 	users := c.secrets.invalidate(name, rv)
 	if len(users) == 0 {
 		return
@@ -339,7 +378,7 @@ func (c *RolloutController) secretChanged(name cache.ObjectName, rv string) {
 // coalescing reports whether a workload waits for a burst of Secret
 // changes to end. Once the wait is over, it forgets the burst: a change
 // after this point starts the next one.
-func (c *RolloutController) coalescing(w workloadKey) bool {
+func (c *Controller) coalescing(w workloadKey) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	due, ok := c.due[w]
@@ -356,7 +395,7 @@ func (c *RolloutController) coalescing(w workloadKey) bool {
 // workloadChanged keeps the index of the Secrets opted-in workloads read,
 // and queues a workload when its spec or annotations changed. Status
 // updates, the most frequent, are ignored.
-func (c *RolloutController) workloadChanged(old, obj any) {
+func (c *Controller) workloadChanged(old, obj any) {
 	w, ok := asWorkload(obj)
 	if !ok {
 		return
@@ -385,7 +424,7 @@ func relevantChange(old, w workload) bool {
 		!maps.Equal(old.template.Annotations, w.template.Annotations)
 }
 
-func (c *RolloutController) workloadDeleted(obj any) {
+func (c *Controller) workloadDeleted(obj any) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
@@ -398,7 +437,7 @@ func (c *RolloutController) workloadDeleted(obj any) {
 	}
 }
 
-func (c *RolloutController) processNext(ctx context.Context) bool {
+func (c *Controller) processNext(ctx context.Context) bool {
 	key, shutdown := c.queue.Get()
 	if shutdown {
 		return false
@@ -416,7 +455,7 @@ func (c *RolloutController) processNext(ctx context.Context) bool {
 }
 
 // sync brings one workload's hash up to date.
-func (c *RolloutController) sync(ctx context.Context, key workloadKey) error {
+func (c *Controller) sync(ctx context.Context, key workloadKey) error {
 	inf, ok := c.informers[key.Kind]
 	if !ok {
 		return nil
@@ -526,7 +565,7 @@ func decideRollout(workload, template map[string]string, hash string) rolloutAct
 
 // secret returns a Secret from the cache of read Secrets, or GETs it; nil
 // when it does not exist.
-func (c *RolloutController) secret(ctx context.Context, name cache.ObjectName) (*corev1.Secret, error) {
+func (c *Controller) secret(ctx context.Context, name cache.ObjectName) (*corev1.Secret, error) {
 	s, ok, epoch := c.secrets.lookup(name)
 	if ok {
 		return s, nil
@@ -545,8 +584,8 @@ func (c *RolloutController) secret(ctx context.Context, name cache.ObjectName) (
 	return s, nil
 }
 
-func (c *RolloutController) update(ctx context.Context, w workload) error {
-	opts := metav1.UpdateOptions{FieldManager: FieldManager}
+func (c *Controller) update(ctx context.Context, w workload) error {
+	opts := metav1.UpdateOptions{FieldManager: fieldManager}
 	var err error
 	switch o := w.obj.(type) {
 	case *appsv1.Deployment:
@@ -732,25 +771,4 @@ func sortedWorkloads(set map[workloadKey]bool) []workloadKey {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
-}
-
-// runControllers runs each function until ctx is done or one of them
-// returns, then stops the others and waits for them. It returns the first
-// error any of them returned.
-func runControllers(ctx context.Context, runs ...func(context.Context) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, len(runs))
-	for _, run := range runs {
-		go func() { errs <- run(ctx) }()
-	}
-	var first error
-	for range runs {
-		err := <-errs
-		cancel()
-		if err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }

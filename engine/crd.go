@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/watch"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/secretsync/secretsync"
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// Scheme knows the built-in kinds and the external-secrets.io kinds, for
+// REST clients and event recorders.
+var Scheme = func() *runtime.Scheme {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, secretsync.AddToScheme} {
+		if err := add(s); err != nil {
+			panic(err) // only on a programming error in the type registrations
+		}
+	}
+	return s
+}()
+
+// Resource names of the external-secrets.io kinds.
+const (
+	ResourceExternalSecrets     = "externalsecrets"
+	ResourceSecretStores        = "secretstores"
+	ResourceClusterSecretStores = "clustersecretstores"
+)
+
+// CRDClient reads and writes the external-secrets.io resources. The
+// resources are few and simple, so a REST client over the scheme serves
+// where a generated clientset would add thousands of lines. It is a
+// [StoreGetter] that reads the API on every call.
+type CRDClient struct {
+	rest rest.Interface
+}
+
+// NewCRDClient returns a CRDClient for the cluster cfg points at.
+func NewCRDClient(cfg *rest.Config) (*CRDClient, error) {
+	c := rest.CopyConfig(cfg)
+	c.GroupVersion = &externalsecret.SchemeGroupVersion
+	c.APIPath = "/apis"
+	c.NegotiatedSerializer = serializer.NewCodecFactory(Scheme).WithoutConversion()
+	c.ContentType, c.AcceptContentTypes = "application/json", "application/json"
+	if c.UserAgent == "" {
+		c.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	rc, err := rest.RESTClientFor(c)
+	if err != nil {
+		return nil, fmt.Errorf("build client for %s: %w", externalsecret.SchemeGroupVersion, err)
+	}
+	return &CRDClient{rest: rc}, nil
+}
+
+// ListWatch lists and watches one resource in namespace ("" for all), for
+// an informer.
+func (c *CRDClient) ListWatch(resource, namespace string, newList func() runtime.Object) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListFunc: func(opts metav1.ListOptions) (runtime.Object, error) {
+			out := newList()
+			err := c.rest.Get().Namespace(namespace).Resource(resource).
+				VersionedParams(&opts, metav1.ParameterCodec).Do(context.TODO()).Into(out)
+			return out, err
+		},
+		WatchFunc: func(opts metav1.ListOptions) (watch.Interface, error) {
+			opts.Watch = true
+			return c.rest.Get().Namespace(namespace).Resource(resource).
+				VersionedParams(&opts, metav1.ParameterCodec).Watch(context.TODO())
+		},
+	}
+}
+
+// Get reads one object of resource into into.
+func (c *CRDClient) Get(ctx context.Context, resource, namespace, name string, into runtime.Object) error {
+	req := c.rest.Get()
+	if namespace != "" {
+		req = req.Namespace(namespace)
+	}
+	return req.Resource(resource).Name(name).Do(ctx).Into(into)
+}
+
+// Store reads a SecretStore or ClusterSecretStore.
+func (c *CRDClient) Store(ctx context.Context, key StoreKey) (secretstore.GenericStore, error) {
+	if key.Kind == secretstore.KindClusterSecretStore {
+		s := &secretstore.ClusterSecretStore{}
+		return s, c.Get(ctx, ResourceClusterSecretStores, "", key.Name, s)
+	}
+	s := &secretstore.SecretStore{}
+	return s, c.Get(ctx, ResourceSecretStores, key.Namespace, key.Name, s)
+}
+
+// requestTimeout bounds one status write.
+const requestTimeout = 30 * time.Second
+
+// UpdateStatus writes the status subresource of obj, an ExternalSecret,
+// SecretStore or ClusterSecretStore, and decodes the result into obj.
+func (c *CRDClient) UpdateStatus(ctx context.Context, obj runtime.Object, fieldManager string) error {
+	var resource string
+	switch obj.(type) {
+	case *externalsecret.ExternalSecret:
+		resource = ResourceExternalSecrets
+	case *secretstore.SecretStore:
+		resource = ResourceSecretStores
+	case *secretstore.ClusterSecretStore:
+		resource = ResourceClusterSecretStores
+	default:
+		return fmt.Errorf("cannot write the status of a %T", obj)
+	}
+	m := obj.(metav1.Object)
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req := c.rest.Put()
+	if ns := m.GetNamespace(); ns != "" { // cluster-scoped: client-go refuses a name in the empty namespace
+		req = req.Namespace(ns)
+	}
+	return req.Resource(resource).Name(m.GetName()).SubResource("status").
+		VersionedParams(&metav1.UpdateOptions{FieldManager: fieldManager}, metav1.ParameterCodec).
+		Body(obj).Do(ctx).Into(obj)
+}
+
+// REST returns the REST client under c, for requests it has no method for.
+func (c *CRDClient) REST() rest.Interface { return c.rest }

@@ -1,0 +1,579 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/reconcile"
+	"github.com/secretsync/secretsync/secretstore"
+)
+
+// DefaultFieldManager names secretsync in the managed fields of what the
+// engine writes.
+const DefaultFieldManager = "secretsync"
+
+// Config configures an [Engine]. Registry and Stores are required; the
+// rest have working defaults.
+type Config struct {
+	// Kube writes Secrets and Events, requests ServiceAccount tokens, and
+	// by default reads Secrets, ConfigMaps and Namespaces. Without it the
+	// engine can [Engine.Plan] but not [Engine.Sync].
+	Kube kubernetes.Interface
+	// Registry holds the providers stores may use. Required.
+	Registry *provider.Registry
+	// Stores finds the stores ExternalSecrets name. Required: an informer's
+	// cache, a cached controller-runtime client, or a [CRDClient].
+	Stores StoreGetter
+	// Secrets reads the target Secrets, typically from a cache of the
+	// Secrets the engine manages (label reconcile.LabelManaged=true). A
+	// Secret it does not find is read from the API when creationPolicy
+	// Merge needs it. Live reads through Kube when nil.
+	Secrets SecretGetter
+	// Namespaces reads the namespaces ClusterSecretStore conditions select
+	// on. Live reads through Kube when nil.
+	Namespaces NamespaceGetter
+	// Objects reads store credentials and templateFrom sources. Live reads
+	// through Kube when nil.
+	Objects Objects
+	// CRD writes the status of ExternalSecrets and stores
+	// ([Engine.UpdateStatus], [Engine.SyncStore]). Optional for a host
+	// that writes statuses itself or has none to write.
+	CRD *CRDClient
+	// Recorder records the events of each sync. Optional: the events are
+	// also in every [Result].
+	Recorder record.EventRecorder
+
+	// ControllerClass is the class of this controller; it serves only
+	// stores whose spec.controller equals it.
+	ControllerClass string
+	// DenyUnconditioned makes a ClusterSecretStore without conditions
+	// usable from no namespace, instead of from every namespace.
+	DenyUnconditioned bool
+	// FieldManager names the writer in managed fields; DefaultFieldManager
+	// when empty.
+	FieldManager string
+	// FetchTimeout bounds the reads of one sync, so a store that hangs
+	// costs a worker no longer than this. 30 seconds when zero.
+	FetchTimeout time.Duration
+	// Requeue, if set, is called with ExternalSecrets the engine wants
+	// synced now: other readers of a remote secret one of them just saw
+	// change. Their next Sync reads, and takes the new value from the
+	// engine's shared reads without another provider call.
+	Requeue func(types.NamespacedName)
+	// OnProviderCall, if set, is called after each provider call with the
+	// provider's name, the operation and its error.
+	OnProviderCall func(provider, operation string, err error)
+	// OnSecretWrite, if set, is called after each Secret written.
+	OnSecretWrite func(reconcile.Action)
+	// Now returns the time; time.Now when nil.
+	Now func() time.Time
+}
+
+// Engine syncs ExternalSecrets into Secrets. It keeps what makes a sync
+// cheap between calls: one provider client per store (tokens reused until
+// the store or its credentials change), the reads of the last refresh
+// interval shared by every ExternalSecret that names the same remote key,
+// and for each ExternalSecret when it last read its stores.
+//
+// An Engine is safe for concurrent use by many workers, as long as one
+// ExternalSecret is synced by one worker at a time, as a workqueue
+// ensures.
+type Engine struct {
+	cfg     Config
+	kube    kubernetes.Interface
+	clients *clientCache
+	reads   *reconcile.Cache
+	now     func() time.Time
+
+	mu sync.Mutex
+	// state is what the engine remembers of each ExternalSecret between
+	// syncs.
+	state map[types.NamespacedName]*esState
+	// readers indexes ExternalSecrets by the remote secrets they read, so
+	// a rotation one of them sees reaches the others at once.
+	readers map[remoteKey]map[types.NamespacedName]struct{}
+}
+
+type esState struct {
+	lastRead time.Time
+	// force makes the next sync read, whatever the schedule.
+	force bool
+	// statusFrom is the resourceVersion an ExternalSecret had before the
+	// engine last wrote its status. While the host's cache still shows
+	// it, the cache is behind the write and its event is on the way.
+	statusFrom string
+	// secretRV and secretAt are the resourceVersion and time of the
+	// Secret the engine last wrote, so a cache that does not show it yet
+	// is not taken for the truth: that would create a Secret twice.
+	secretRV string
+	secretAt time.Time
+	// keys are the remote secrets it read, for the readers index.
+	keys []remoteKey
+}
+
+// remoteKey is one remote secret: the key in a store.
+type remoteKey struct {
+	store StoreKey
+	key   string
+}
+
+// New returns an Engine, or an error naming the missing part of cfg.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Registry == nil {
+		return nil, errors.New("engine.Config.Registry is nil: list the providers to serve with provider.NewRegistry")
+	}
+	if cfg.Stores == nil {
+		return nil, errors.New("engine.Config.Stores is nil: give a StoreGetter, such as a CRDClient")
+	}
+	if cfg.Kube != nil {
+		kube := Kube{cfg.Kube}
+		if cfg.Secrets == nil {
+			cfg.Secrets = kube
+		}
+		if cfg.Namespaces == nil {
+			cfg.Namespaces = kube
+		}
+		if cfg.Objects == nil {
+			cfg.Objects = kube
+		}
+	}
+	switch {
+	case cfg.Secrets == nil:
+		return nil, errors.New("engine.Config.Secrets is nil and there is no Kube to read Secrets with")
+	case cfg.Namespaces == nil:
+		return nil, errors.New("engine.Config.Namespaces is nil and there is no Kube to read Namespaces with")
+	case cfg.Objects == nil:
+		return nil, errors.New("engine.Config.Objects is nil and there is no Kube to read credentials with")
+	}
+	if cfg.FieldManager == "" {
+		cfg.FieldManager = DefaultFieldManager
+	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.OnProviderCall == nil {
+		cfg.OnProviderCall = func(string, string, error) {}
+	}
+	if cfg.OnSecretWrite == nil {
+		cfg.OnSecretWrite = func(reconcile.Action) {}
+	}
+	e := &Engine{
+		cfg:     cfg,
+		kube:    cfg.Kube,
+		now:     cfg.Now,
+		state:   map[types.NamespacedName]*esState{},
+		readers: map[remoteKey]map[types.NamespacedName]struct{}{},
+	}
+	e.clients = &clientCache{
+		registry: cfg.Registry,
+		creds:    &credentials{objects: cfg.Objects, kube: cfg.Kube},
+		observe:  cfg.OnProviderCall,
+		entries:  map[types.UID]*clientEntry{},
+	}
+	e.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: e.remoteChanged})
+	return e, nil
+}
+
+// Request is one ExternalSecret to sync.
+type Request struct {
+	// ExternalSecret to sync: one from the cluster, or one the host built
+	// in memory from a resource of its own. It is never modified. It needs
+	// a namespace and a name; its UID seeds the refresh schedule.
+	ExternalSecret *externalsecret.ExternalSecret
+	// Owner, if set, is the controller of the Secret instead of the
+	// ExternalSecret, with creationPolicy Owner: the host's own resource
+	// (see metav1.NewControllerRef).
+	Owner *metav1.OwnerReference
+	// EventObject is what events are recorded on: the ExternalSecret when
+	// nil. A host with a resource of its own names that resource.
+	EventObject runtime.Object
+	// Force reads the stores now, whatever the refresh schedule says.
+	Force bool
+}
+
+// Result is what one [Engine.Sync] or [Engine.Plan] decided and did.
+type Result struct {
+	// Output is what reconcile.Reconcile decided: the Secret action
+	// (carried out by Sync), the status (written by nobody: see
+	// [Engine.UpdateStatus]), the events and RequeueAfter, the time until
+	// the next scheduled read. A host returns RequeueAfter to its queue,
+	// as controller-runtime's ctrl.Result{RequeueAfter: r.RequeueAfter}.
+	reconcile.Output
+	// Read reports whether the stores were read. When false, nothing was
+	// due and Output holds only RequeueAfter.
+	Read bool
+	// Ignored reports that the ExternalSecret's store belongs to another
+	// controller class: nothing was done or decided, status included.
+	Ignored bool
+}
+
+// Sync syncs one ExternalSecret: when a read is due (or forced), it reads
+// the stores through the shared reads and kept clients, decides with
+// reconcile.Reconcile, and writes the Secret, retrying a conflict against
+// a fresh copy without reading the stores again. It does not write the
+// ExternalSecret's status: when Result.StatusChanged, a host with real
+// ExternalSecrets calls [Engine.UpdateStatus], and a host with its own
+// resource maps Result.Status onto it.
+//
+// The error is set when the Secret could not be synced; the host retries
+// with backoff. It never holds a secret value. When the sync failed, the
+// status in Result says why (Result.Err is the error); when the write
+// itself failed, Result.Err is nil and StatusChanged false.
+func (e *Engine) Sync(ctx context.Context, req Request) (Result, error) {
+	if e.kube == nil {
+		return Result{}, errors.New("engine.Config.Kube is nil: this engine can Plan, not Sync")
+	}
+	res, in, err := e.plan(ctx, req)
+	if err != nil || !res.Read {
+		return res, err
+	}
+	if err := e.apply(ctx, req, in, &res.Output); err != nil {
+		// The status would claim a sync that did not happen: the retry
+		// decides again.
+		res.StatusChanged = false
+		return res, err
+	}
+	if e.cfg.Recorder != nil {
+		obj := req.EventObject
+		if obj == nil {
+			obj = req.ExternalSecret
+		}
+		for _, ev := range res.Events {
+			e.cfg.Recorder.Event(obj, ev.Type, ev.Reason, ev.Message)
+		}
+	}
+	return res, res.Err
+}
+
+// Plan is Sync without the write: it reads what is due and returns the
+// decision, the Secret to write included. The offline `render` uses it.
+func (e *Engine) Plan(ctx context.Context, req Request) (Result, error) {
+	res, _, err := e.plan(ctx, req)
+	if err == nil {
+		err = res.Err
+	}
+	return res, err
+}
+
+func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input, error) {
+	es := req.ExternalSecret
+	switch {
+	case es == nil:
+		return Result{}, reconcile.Input{}, errors.New("engine.Request.ExternalSecret is nil")
+	case es.Name == "" || es.Namespace == "":
+		return Result{}, reconcile.Input{}, fmt.Errorf("ExternalSecret %q in namespace %q: both a name and a namespace are required", es.Name, es.Namespace)
+	}
+	name := types.NamespacedName{Namespace: es.Namespace, Name: es.Name}
+	st := e.stateOf(name)
+	if e.statusBehind(st, es) {
+		return Result{}, reconcile.Input{}, nil
+	}
+
+	// An ExternalSecret whose store belongs to another controller class is
+	// that controller's business: leave it, status and all.
+	main, storeErr := e.lookupStore(ctx, es.Spec.SecretStoreRef, es.Namespace)
+	if storeErr == nil && main.StoreSpec().Controller != e.cfg.ControllerClass {
+		return Result{Ignored: true}, reconcile.Input{}, nil
+	}
+	existing, err := e.existingSecret(ctx, st, es)
+	if err != nil {
+		return Result{}, reconcile.Input{}, err
+	}
+	now := e.now()
+	e.mu.Lock()
+	lastRead, force := st.lastRead, st.force || req.Force
+	st.force = false
+	e.mu.Unlock()
+	if due, wait := reconcile.Due(es, existing, lastRead, now); !due && !force {
+		return Result{Output: reconcile.Output{Action: reconcile.ActionNone, Status: es.Status, RequeueAfter: wait}}, reconcile.Input{}, nil
+	}
+
+	in := reconcile.Input{ExternalSecret: es, Existing: existing, Owner: req.Owner}
+	if storeErr == nil {
+		storeErr = e.checkStore(ctx, main, es.Namespace)
+	}
+	if storeErr != nil && es.Spec.SecretStoreRef.Name != "" {
+		in.StoreErr = storeErr
+	} else {
+		fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.FetchTimeout)
+		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es})
+		cancel()
+		if in.ConfigMaps, in.Secrets, err = e.templateSources(ctx, es); err != nil {
+			in.Fetched, in.StoreErr = nil, err
+		}
+		e.mu.Lock()
+		st.lastRead = now
+		e.indexLocked(name, st, es)
+		e.mu.Unlock()
+	}
+	in.Now = e.now()
+	return Result{Output: reconcile.Reconcile(in), Read: true}, in, nil
+}
+
+// Refresh makes the next Sync of name read its stores, whatever the
+// refresh schedule says: for a host that learnt the remote values changed.
+func (e *Engine) Refresh(name types.NamespacedName) {
+	e.mu.Lock()
+	e.stateOfLocked(name).force = true
+	e.mu.Unlock()
+}
+
+// Forget drops what the engine remembers of an ExternalSecret. Call it
+// when the ExternalSecret is deleted.
+func (e *Engine) Forget(name types.NamespacedName) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st, ok := e.state[name]; ok {
+		e.unindexLocked(name, st)
+		delete(e.state, name)
+	}
+}
+
+// Close closes every provider client the engine keeps, revoking the
+// tokens they hold.
+func (e *Engine) Close(ctx context.Context) {
+	e.clients.closeAll(ctx)
+}
+
+func (e *Engine) stateOf(name types.NamespacedName) *esState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stateOfLocked(name)
+}
+
+func (e *Engine) stateOfLocked(name types.NamespacedName) *esState {
+	st, ok := e.state[name]
+	if !ok {
+		st = &esState{}
+		e.state[name] = st
+	}
+	return st
+}
+
+// statusBehind reports whether es, as the host's cache shows it, is the
+// version from before the engine's last status write, so syncing it would
+// repeat work the write's event will bring back.
+func (e *Engine) statusBehind(st *esState, es *externalsecret.ExternalSecret) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st.statusFrom == "" {
+		return false
+	}
+	if st.statusFrom == es.ResourceVersion {
+		return true
+	}
+	st.statusFrom = ""
+	return false
+}
+
+// UpdateStatus writes status to the ExternalSecret es through Config.CRD
+// and remembers that it did, so that a Sync of the version from before
+// the write, which a cache still shows, does nothing.
+func (e *Engine) UpdateStatus(ctx context.Context, es *externalsecret.ExternalSecret, status externalsecret.ExternalSecretStatus) error {
+	if e.cfg.CRD == nil {
+		return errors.New("engine.Config.CRD is nil: the engine cannot write statuses")
+	}
+	updated := es.DeepCopy()
+	updated.Status = status
+	if err := e.cfg.CRD.UpdateStatus(ctx, updated, e.cfg.FieldManager); err != nil {
+		return fmt.Errorf("update status of ExternalSecret %s/%s: %w", es.Namespace, es.Name, err)
+	}
+	if updated.ResourceVersion != es.ResourceVersion {
+		e.mu.Lock()
+		e.stateOfLocked(types.NamespacedName{Namespace: es.Namespace, Name: es.Name}).statusFrom = es.ResourceVersion
+		e.mu.Unlock()
+	}
+	return nil
+}
+
+// secretLag is how long after writing a Secret the engine distrusts a
+// cache that does not show the write yet, and reads the API instead.
+const secretLag = 30 * time.Second
+
+// existingSecret returns the target Secret. It comes from Config.Secrets,
+// unless that does not show the engine's own last write yet; a Secret it
+// does not hold is read from the API only when a Merge needs it.
+func (e *Engine) existingSecret(ctx context.Context, st *esState, es *externalsecret.ExternalSecret) (*corev1.Secret, error) {
+	s, err := e.cfg.Secrets.Secret(ctx, es.Namespace, es.TargetName())
+	if err != nil && !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("get Secret %s/%s: %w", es.Namespace, es.TargetName(), err)
+	}
+	if err != nil {
+		s = nil
+	}
+	e.mu.Lock()
+	behind := !st.secretAt.IsZero()
+	if behind && ((s != nil && s.ResourceVersion == st.secretRV) || e.now().Sub(st.secretAt) > secretLag) {
+		st.secretRV, st.secretAt, behind = "", time.Time{}, false
+	}
+	e.mu.Unlock()
+	switch {
+	case behind:
+		return e.getSecret(ctx, es.Namespace, es.TargetName())
+	case s != nil:
+		return s, nil
+	case es.CreationPolicy() == externalsecret.CreatePolicyMerge:
+		return e.getSecret(ctx, es.Namespace, es.TargetName())
+	}
+	return nil, nil
+}
+
+// getSecret reads a Secret from the API; nil when there is none.
+func (e *Engine) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	if e.kube == nil {
+		return nil, nil
+	}
+	s, err := Kube{e.kube}.Secret(ctx, namespace, name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get Secret %s/%s: %w", namespace, name, err)
+	}
+	return s, nil
+}
+
+// maxApplyAttempts bounds how often a write is retried with a fresh copy of
+// the Secret after a conflict, without reading the stores again.
+const maxApplyAttempts = 3
+
+// apply carries out the decision on the Secret. When the apiserver holds a
+// different Secret than the cache did (a conflict, or one that already
+// exists), it decides again against the fresh copy with the values
+// already fetched.
+func (e *Engine) apply(ctx context.Context, req Request, in reconcile.Input, out *reconcile.Output) error {
+	es := req.ExternalSecret
+	secrets := e.kube.CoreV1().Secrets(es.Namespace)
+	for attempt := 1; ; attempt++ {
+		var (
+			written *corev1.Secret
+			err     error
+		)
+		switch out.Action {
+		case reconcile.ActionNone:
+			return nil
+		case reconcile.ActionCreate:
+			written, err = secrets.Create(ctx, out.Secret, metav1.CreateOptions{FieldManager: e.cfg.FieldManager})
+		case reconcile.ActionUpdate:
+			written, err = secrets.Update(ctx, out.Secret, metav1.UpdateOptions{FieldManager: e.cfg.FieldManager})
+		case reconcile.ActionDelete:
+			uid := in.Existing.UID
+			err = secrets.Delete(ctx, in.Existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+			if apierrors.IsNotFound(err) {
+				err = nil
+			}
+		}
+		if err == nil {
+			e.cfg.OnSecretWrite(out.Action)
+			e.mu.Lock()
+			st := e.stateOfLocked(types.NamespacedName{Namespace: es.Namespace, Name: es.Name})
+			st.secretRV, st.secretAt = "", e.now()
+			if written != nil {
+				st.secretRV = written.ResourceVersion
+			}
+			e.mu.Unlock()
+			return nil
+		}
+		if !(apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) || attempt == maxApplyAttempts {
+			return fmt.Errorf("%s Secret %s/%s: %w", out.Action, es.Namespace, es.TargetName(), err)
+		}
+		fresh, gerr := e.getSecret(ctx, es.Namespace, es.TargetName())
+		if gerr != nil {
+			return gerr
+		}
+		in.Existing = fresh
+		*out = reconcile.Reconcile(in)
+	}
+}
+
+// templateSources reads the ConfigMaps and Secrets templateFrom names, from
+// the ExternalSecret's namespace.
+func (e *Engine) templateSources(ctx context.Context, es *externalsecret.ExternalSecret) (map[string]map[string]string, map[string]map[string][]byte, error) {
+	t := es.Spec.Target.Template
+	if t == nil || len(t.TemplateFrom) == 0 {
+		return nil, nil, nil
+	}
+	cms := map[string]map[string]string{}
+	secrets := map[string]map[string][]byte{}
+	for _, from := range t.TemplateFrom {
+		if from.ConfigMap != nil {
+			if _, done := cms[from.ConfigMap.Name]; !done {
+				cm, err := e.cfg.Objects.ConfigMap(ctx, es.Namespace, from.ConfigMap.Name)
+				if err != nil {
+					return nil, nil, fmt.Errorf("templateFrom ConfigMap %s: %w", from.ConfigMap.Name, err)
+				}
+				cms[from.ConfigMap.Name] = cm.Data
+			}
+		}
+		if from.Secret != nil {
+			if _, done := secrets[from.Secret.Name]; !done {
+				s, err := e.cfg.Objects.Secret(ctx, es.Namespace, from.Secret.Name)
+				if err != nil {
+					return nil, nil, fmt.Errorf("templateFrom Secret %s: %w", from.Secret.Name, err)
+				}
+				secrets[from.Secret.Name] = s.Data
+			}
+		}
+	}
+	return cms, secrets, nil
+}
+
+// checkStore applies the class and namespace rules.
+func (e *Engine) checkStore(ctx context.Context, store secretstore.GenericStore, namespace string) error {
+	var ns *corev1.Namespace
+	if store.Kind() == secretstore.KindClusterSecretStore {
+		var err error
+		if ns, err = e.cfg.Namespaces.Namespace(ctx, namespace); err != nil {
+			return fmt.Errorf("namespace %s: %w", namespace, err)
+		}
+	}
+	return reconcile.CheckStore(store, ns, reconcile.StoreOptions{ControllerClass: e.cfg.ControllerClass, DenyUnconditioned: e.cfg.DenyUnconditioned})
+}
+
+// clients gives Fetch the provider clients for one ExternalSecret,
+// checking each store it names, through the shared reads.
+type clients struct {
+	e  *Engine
+	es *externalsecret.ExternalSecret
+}
+
+// firstSyncWindow is the oldest shared read a first sync takes.
+const firstSyncWindow = time.Minute
+
+func (c *clients) Client(ctx context.Context, ref externalsecret.SecretStoreRef) (provider.Client, error) {
+	store, err := c.e.lookupStore(ctx, ref, c.es.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.e.checkStore(ctx, store, c.es.Namespace); err != nil {
+		return nil, err
+	}
+	client, err := c.e.clients.get(ctx, store)
+	if err != nil {
+		return nil, err
+	}
+	// A first sync takes a shared read at most a minute old; a refresh, one
+	// younger than its refresh interval.
+	window := c.es.RefreshInterval()
+	if c.es.Status.SyncedResourceVersion != c.es.SyncVersion() && (window == 0 || window > firstSyncWindow) {
+		window = firstSyncWindow
+	}
+	reader := types.NamespacedName{Namespace: c.es.Namespace, Name: c.es.Name}
+	return c.e.reads.Client(client, reconcile.StoreIDOf(store), reader, window), nil
+}
