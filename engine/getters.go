@@ -8,6 +8,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/secretstore"
@@ -143,4 +145,40 @@ func (e *Engine) lookupStore(ctx context.Context, ref externalsecret.SecretStore
 		return nil, fmt.Errorf("get %s: the StoreGetter returned no store and no error", key)
 	}
 	return store, nil
+}
+
+// StoresFromIndexers serves stores from the caches of two client-go
+// informers: one of SecretStores, keyed namespace/name, and one of
+// ClusterSecretStores, keyed by name.
+func StoresFromIndexers(secretStores, clusterSecretStores cache.Indexer) StoreGetter {
+	return StoreGetterFunc(func(_ context.Context, key StoreKey) (secretstore.GenericStore, error) {
+		idx, id, resource := secretStores, key.Namespace+"/"+key.Name, ResourceSecretStores
+		if key.Kind == secretstore.KindClusterSecretStore {
+			idx, id, resource = clusterSecretStores, key.Name, ResourceClusterSecretStores
+		}
+		obj, exists, err := idx.GetByKey(id)
+		if err != nil {
+			return nil, err
+		}
+		store, ok := obj.(secretstore.GenericStore)
+		if !exists || !ok {
+			return nil, apierrors.NewNotFound(externalsecret.SchemeGroupVersion.WithResource(resource).GroupResource(), key.Name)
+		}
+		return store, nil
+	})
+}
+
+// SecretsFromLister serves Secrets from a client-go lister, such as that of
+// an informer of the Secrets labelled reconcile.LabelManaged.
+func SecretsFromLister(l corelisters.SecretLister) SecretGetter {
+	return SecretGetterFunc(func(_ context.Context, namespace, name string) (*corev1.Secret, error) {
+		return l.Secrets(namespace).Get(name)
+	})
+}
+
+// NamespacesFromLister serves Namespaces from a client-go lister.
+func NamespacesFromLister(l corelisters.NamespaceLister) NamespaceGetter {
+	return NamespaceGetterFunc(func(_ context.Context, name string) (*corev1.Namespace, error) {
+		return l.Get(name)
+	})
 }

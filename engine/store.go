@@ -109,3 +109,8 @@ func validate(ctx context.Context, client provider.Client) (err error) {
 func (e *Engine) ForgetStore(ctx context.Context, store secretstore.GenericStore) {
 	go e.clients.drop(context.WithoutCancel(ctx), store.GetUID())
 }
+
+// Store returns the store key names, from Config.Stores.
+func (e *Engine) Store(ctx context.Context, key StoreKey) (secretstore.GenericStore, error) {
+	return e.cfg.Stores.Store(ctx, key)
+}

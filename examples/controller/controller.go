@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -167,7 +166,7 @@ func NewController(cfg Config) (*Controller, error) {
 	}
 	if cfg.Namespace == "" {
 		ns := c.nsInformers.Core().V1().Namespaces()
-		namespaces = listerNamespaces{ns.Lister()}
+		namespaces = engine.NamespacesFromLister(ns.Lister())
 		transforms[ns.Informer()] = engine.StripManagedFields
 		c.informersSync = append(c.informersSync, ns.Informer().HasSynced)
 	}
@@ -206,8 +205,8 @@ func NewController(cfg Config) (*Controller, error) {
 	c.engine, err = engine.New(engine.Config{
 		Kube:              cfg.Kube,
 		Registry:          cfg.Registry,
-		Stores:            engine.StoreGetterFunc(c.getStore),
-		Secrets:           listerSecrets{secrets.Lister()},
+		Stores:            engine.StoresFromIndexers(c.storeInformer.GetIndexer(), c.cstoreInformer.GetIndexer()),
+		Secrets:           engine.SecretsFromLister(secrets.Lister()),
 		Namespaces:        namespaces,
 		CRD:               cfg.CRD,
 		Recorder:          c.broadcast.NewRecorder(engine.Scheme, corev1.EventSource{Component: "secretsync"}),
@@ -224,35 +223,6 @@ func NewController(cfg Config) (*Controller, error) {
 
 func newQueue[T comparable](rl workqueue.TypedRateLimiter[T], name string, m *metrics) workqueue.TypedRateLimitingInterface[T] {
 	return workqueue.NewTypedRateLimitingQueueWithConfig(rl, workqueue.TypedRateLimitingQueueConfig[T]{Name: name, MetricsProvider: m})
-}
-
-// listerSecrets and listerNamespaces serve the engine from informer caches.
-type listerSecrets struct{ corelisters.SecretLister }
-
-func (l listerSecrets) Secret(_ context.Context, namespace, name string) (*corev1.Secret, error) {
-	return l.Secrets(namespace).Get(name)
-}
-
-type listerNamespaces struct{ corelisters.NamespaceLister }
-
-func (l listerNamespaces) Namespace(_ context.Context, name string) (*corev1.Namespace, error) {
-	return l.Get(name)
-}
-
-// getStore serves the engine's store lookups from the informers.
-func (c *Controller) getStore(_ context.Context, key engine.StoreKey) (secretstore.GenericStore, error) {
-	inf, id, res := c.storeInformer, key.Namespace+"/"+key.Name, engine.ResourceSecretStores
-	if key.Kind == secretstore.KindClusterSecretStore {
-		inf, id, res = c.cstoreInformer, key.Name, engine.ResourceClusterSecretStores
-	}
-	obj, exists, err := inf.GetIndexer().GetByKey(id)
-	if err != nil {
-		return nil, err
-	}
-	if !exists {
-		return nil, apierrors.NewNotFound(externalsecret.SchemeGroupVersion.WithResource(res).GroupResource(), key.Name)
-	}
-	return obj.(secretstore.GenericStore), nil
 }
 
 func indexByStore(obj any) ([]string, error) {
@@ -550,7 +520,7 @@ func (c *Controller) processStore(ctx context.Context) bool {
 		return false
 	}
 	defer c.storeQueue.Done(key)
-	store, err := c.getStore(ctx, key)
+	store, err := c.engine.Store(ctx, key)
 	if apierrors.IsNotFound(err) {
 		c.storeQueue.Forget(key)
 		return true

@@ -290,7 +290,53 @@ func (h *harness) runController(t *testing.T, restCfg *rest.Config, o controller
 		})
 	}
 	t.Cleanup(stop)
+	// A test that asserts nothing happened must not pass because nothing
+	// had started: the controller's caches are synced before it returns.
+	eventually(t, 30*time.Second, func() (bool, string) {
+		select {
+		case err := <-done:
+			done <- err // for stop
+			t.Fatalf("the controller stopped before it was ready: %v", err)
+		default:
+		}
+		return m.ready.Load(), "the controller's caches have not synced"
+	})
 	return &runningController{mem: mem, metrics: m, stop: stop}
+}
+
+// waitIdle waits until the controller recording into m has no
+// ExternalSecret queued or being synced, so that what it did can be
+// counted.
+func waitIdle(t *testing.T, m *metrics) {
+	t.Helper()
+	idle := 0
+	eventually(t, 30*time.Second, func() (bool, string) {
+		depth := gaugeSum(t, m, "secretsync_workqueue_depth") + gaugeSum(t, m, "secretsync_workqueue_unfinished_work_seconds")
+		if depth > 0 {
+			idle = 0
+			return false, fmt.Sprintf("queues hold or work on %v", depth)
+		}
+		idle++
+		return idle >= 3, "queues just emptied"
+	})
+}
+
+// gaugeSum sums the samples of the gauge name.
+func gaugeSum(t *testing.T, m *metrics, name string) float64 {
+	t.Helper()
+	families, err := m.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, s := range f.GetMetric() {
+				total += s.GetGauge().GetValue()
+			}
+		}
+	}
+	return total
 }
 
 func (h *harness) getES(t *testing.T, ns, name string) *externalsecret.ExternalSecret {

@@ -367,9 +367,18 @@ func TestE2EKillDuringBurst(t *testing.T) {
 		t.Errorf("%d reads after the restart; want at most %d, one per ExternalSecret not synced at the kill or due since", reads, unsynced+due)
 	}
 
-	// No storm follows: once settled, only what falls due is read, and
-	// nothing is written.
-	time.Sleep(2 * time.Second)
+	// No storm follows: once its queues are empty, only what falls due is
+	// read, and nothing is written.
+	idle := 0
+	eventually(t, 30*time.Second, func() (bool, string) {
+		busy := second.metric(t, "secretsync_workqueue_depth") + second.metric(t, "secretsync_workqueue_unfinished_work_seconds")
+		if busy > 0 {
+			idle = 0
+			return false, fmt.Sprintf("the queues hold %d", busy)
+		}
+		idle++
+		return idle >= 3, "the queues just emptied"
+	})
 	quiet := time.Now()
 	readsBefore := second.metric(t, "secretsync_provider_calls_total", `operation="GetSecret"`)
 	time.Sleep(5 * time.Second)

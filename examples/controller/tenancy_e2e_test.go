@@ -306,8 +306,9 @@ func TestE2ETenancyTenantCannotWriteIntoAnotherNamespace(t *testing.T) {
 		}
 	})
 
-	// The controller wrote nothing in B, and B's Secret is as it was.
-	time.Sleep(2 * time.Second)
+	// Once the controller is idle it has written nothing in B, and B's
+	// Secret is as it was.
+	waitIdle(t, ctrl.metrics)
 	n, err := h.env.CountRequests(testenv.Requests{
 		Verbs: []string{"create", "update", "patch", "delete"}, Resource: "secrets", Namespace: b, User: controllerUser, Since: since,
 	})

@@ -489,6 +489,7 @@ func (c *cluster) waitSynced(ctx context.Context, timeout time.Duration) error {
 type apiWrites struct {
 	Secrets   int `json:"secrets"`
 	Conflicts int `json:"conflicts"` // answered 409: AlreadyExists or Conflict
+	Throttled int `json:"throttled"` // answered 429 by priority and fairness, and retried
 }
 
 // controllerSecretWrites counts the controller's Secret writes since t.
@@ -499,7 +500,10 @@ func (c *cluster) controllerSecretWrites(since time.Time) (apiWrites, error) {
 	if w.Secrets, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since}); err != nil {
 		return w, err
 	}
-	w.Conflicts, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since, Code: 409})
+	if w.Conflicts, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since, Code: 409}); err != nil {
+		return w, err
+	}
+	w.Throttled, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since, Code: 429})
 	return w, err
 }
 

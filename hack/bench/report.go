@@ -225,23 +225,23 @@ func printTables(w io.Writer, r *report) {
 	}
 
 	fmt.Fprintf(w, "\n(a) first sync: creating %d ExternalSecrets until every Secret holds the right data\n\n", r.N)
-	fmt.Fprintln(w, "| layout | create ESs | all Secrets right | per ES p50 | p99 | max | missing | ratio to best Secret ceiling | CPU s: apiserver / etcd / controller / bench | controller: reconciles / Secret writes / errors | Events | apiserver: Secret writes (409s) until all synced |")
+	fmt.Fprintln(w, "| layout | create ESs | all Secrets right | per ES p50 | p99 | max | missing | ratio to best Secret ceiling | CPU s: apiserver / etcd / controller / bench | controller: reconciles / Secret writes / errors | Events | apiserver: Secret writes (409 / 429) until all synced |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, l := range r.Layouts {
 		f := l.FirstSync
-		fmt.Fprintf(w, "| %s | %.1fs | %.1fs | %.2fs | %.2fs | %.2fs | %d | %.2f× | %s | %s | %d | %d (%d) |\n",
+		fmt.Fprintf(w, "| %s | %.1fs | %.1fs | %.2fs | %.2fs | %.2fs | %d | %.2f× | %s | %s | %d | %d (%d / %d) |\n",
 			layout(l), f.CreateSeconds, f.TotalSeconds, f.PerExternalSecret.P50, f.PerExternalSecret.P99, f.PerExternalSecret.Max,
-			f.Missing, f.RatioToCeiling, f.CPU, f.Controller, f.Events, f.APIWrites.Secrets, f.APIWrites.Conflicts)
+			f.Missing, f.RatioToCeiling, f.CPU, f.Controller, f.Events, f.APIWrites.Secrets, f.APIWrites.Conflicts, f.APIWrites.Throttled)
 	}
 
 	fmt.Fprintf(w, "\n(a') controller start: %d ExternalSecrets exist, a controller starts\n\n", r.N)
-	fmt.Fprintln(w, "| layout | all Secrets right | per ES p50 | p99 | missing | ratio to best Secret ceiling | all statuses synced | CPU s: apiserver / etcd / controller / bench | peak RSS | apiserver: Secret writes (409s) |")
+	fmt.Fprintln(w, "| layout | all Secrets right | per ES p50 | p99 | missing | ratio to best Secret ceiling | all statuses synced | CPU s: apiserver / etcd / controller / bench | peak RSS | apiserver: Secret writes (409 / 429) |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, l := range r.Layouts {
 		if cs := l.ColdStart; cs != nil {
-			fmt.Fprintf(w, "| %s | %.1fs | %.2fs | %.2fs | %d | %.2f× | %.1fs | %s | %s | %d (%d) |\n",
+			fmt.Fprintf(w, "| %s | %.1fs | %.2fs | %.2fs | %d | %.2f× | %.1fs | %s | %s | %d (%d / %d) |\n",
 				layout(l), cs.SecretsSeconds, cs.PerExternalSecret.P50, cs.PerExternalSecret.P99, cs.Missing, cs.RatioToCeiling,
-				cs.StatusSeconds, cs.CPU, mib(float64(cs.PeakRSSBytes)), cs.APIWrites.Secrets, cs.APIWrites.Conflicts)
+				cs.StatusSeconds, cs.CPU, mib(float64(cs.PeakRSSBytes)), cs.APIWrites.Secrets, cs.APIWrites.Conflicts, cs.APIWrites.Throttled)
 		}
 	}
 
