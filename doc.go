@@ -2,9 +2,8 @@
 // Kubernetes Secrets, from the SecretStore, ClusterSecretStore and
 // ExternalSecret manifests written for the External Secrets Operator.
 //
-// This package registers those kinds with a [runtime.Scheme]: the whole
-// external-secrets.io group, under v1 and v1beta1, in one call to
-// [AddToScheme]. The work is done by its subpackages:
+// This package registers those kinds with a [k8s.io/apimachinery/pkg/runtime.Scheme]: the whole
+// external-secrets.io group in one call to [AddToScheme]. The work is done by its subpackages:
 //
 //   - [github.com/secretsync/secretsync/engine] syncs one ExternalSecret
 //     end to end: the package an operator embeds.

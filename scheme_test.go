@@ -6,24 +6,23 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/secretsync/secretsync"
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/secretstore"
 )
 
-// One call registers the whole external-secrets.io group.
+// One call registers the whole external-secrets.io group, each Go type
+// under one version, as controller-runtime requires.
 func ExampleAddToScheme() {
 	scheme := runtime.NewScheme()
 	if err := secretsync.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
-	for _, gv := range secretsync.GroupVersions {
-		for _, kind := range []string{"ExternalSecret", "SecretStore", "ClusterSecretStore"} {
-			fmt.Println(gv.WithKind(kind), scheme.Recognizes(gv.WithKind(kind)))
-		}
+	for _, obj := range []runtime.Object{&externalsecret.ExternalSecret{}, &secretstore.SecretStore{}, &secretstore.ClusterSecretStore{}} {
+		gvks, _, err := scheme.ObjectKinds(obj)
+		fmt.Println(gvks, err)
 	}
 	// Output:
-	// external-secrets.io/v1, Kind=ExternalSecret true
-	// external-secrets.io/v1, Kind=SecretStore true
-	// external-secrets.io/v1, Kind=ClusterSecretStore true
-	// external-secrets.io/v1beta1, Kind=ExternalSecret true
-	// external-secrets.io/v1beta1, Kind=SecretStore true
-	// external-secrets.io/v1beta1, Kind=ClusterSecretStore true
+	// [external-secrets.io/v1, Kind=ExternalSecret] <nil>
+	// [external-secrets.io/v1, Kind=SecretStore] <nil>
+	// [external-secrets.io/v1, Kind=ClusterSecretStore] <nil>
 }

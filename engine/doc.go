@@ -32,15 +32,21 @@
 // # Wiring
 //
 // Registry and Stores are required. With only Kube besides, every other
-// read goes to the API server; a host with informers passes its caches:
+// read goes to the API server. A client-go host with informers passes its
+// caches ([StoresFromIndexers], [SecretsFromLister],
+// [NamespacesFromLister]); a controller-runtime host passes its client,
+// through one [GetFunc]:
 //
+//	get := engine.GetFunc(func(ctx context.Context, namespace, name string, obj engine.Object) error {
+//		return c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj)
+//	})
 //	eng, err := engine.New(engine.Config{
-//		Kube:     kube,                    // client-go clientset: writes and live reads
-//		Registry: registry,                // provider.NewRegistry(vault.New(), ...)
-//		Stores:   crd,                     // engine.NewCRDClient(restConfig), or a cache
-//		Secrets:  mySecretCache,           // optional: the Secrets labelled reconcile.LabelManaged
-//		CRD:      crd,                     // optional: for UpdateStatus and SyncStore
-//		Recorder: recorder,                // optional: events on the ExternalSecret
+//		Kube:     kube,     // client-go clientset: writes, tokens, live reads
+//		Registry: registry, // provider.NewRegistry(vault.New(), ...)
+//		Stores:   get,      // or engine.NewCRDClient(restConfig), which reads the API
+//		Secrets:  get,      // optional: the Secrets labelled reconcile.LabelManaged
+//		CRD:      crd,      // optional: for UpdateStatus and SyncStore
+//		Recorder: recorder, // optional: events on the ExternalSecret
 //		Requeue:  func(n types.NamespacedName) { queue.Add(n) },
 //	})
 //
@@ -55,12 +61,13 @@
 //	// err != nil: retry with backoff; else come back after res.RequeueAfter.
 //
 // A controller-runtime Reconcile returns
-// ctrl.Result{RequeueAfter: res.RequeueAfter}, err. Its cached client serves
-// Stores through a [StoreGetterFunc] that Gets a SecretStore or
-// ClusterSecretStore (register the kinds with secretsync.AddToScheme).
+// ctrl.Result{RequeueAfter: res.RequeueAfter}, err; register the
+// external-secrets.io kinds in its scheme with secretsync.AddToScheme.
 // When the ExternalSecret goes away, call [Engine.Forget]; when a store
 // goes away, [Engine.ForgetStore]; on shutdown, [Engine.Close], which
-// revokes the tokens the clients hold.
+// revokes the tokens the clients hold. A failed sync is best retried with
+// [RetryLimiter], which starts at seconds and spreads the retries of
+// ExternalSecrets that failed together.
 //
 // # A resource of the host's own
 //
@@ -71,6 +78,12 @@
 // Request.EventObject so events land on it. No ExternalSecret is created in
 // the cluster and no external-secrets.io CRD needs to be installed for it;
 // Stores can serve stores the host builds in memory as well.
+//
+// The engine decides whether a read is due from the ExternalSecret's
+// status, so the host keeps that on its resource: [Conditions] turns the
+// status into a metav1.Condition to keep, with the refresh time, and
+// [Restore] gives both back to the ExternalSecret it builds next time.
+// examples/secretreference in the repository is such an operator.
 //
 // # Guarantees
 //

@@ -280,8 +280,7 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		return Result{}, reconcile.Input{}, fmt.Errorf("ExternalSecret %q in namespace %q: both a name and a namespace are required", es.Name, es.Namespace)
 	}
 	name := types.NamespacedName{Namespace: es.Namespace, Name: es.Name}
-	st := e.stateOf(name)
-	if e.statusBehind(st, es) {
+	if e.statusBehind(name, es) {
 		return Result{}, reconcile.Input{}, nil
 	}
 
@@ -291,6 +290,7 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 	if storeErr == nil && main.StoreSpec().Controller != e.cfg.ControllerClass {
 		return Result{Ignored: true}, reconcile.Input{}, nil
 	}
+	st := e.stateOf(name)
 	existing, err := e.existingSecret(ctx, st, es)
 	if err != nil {
 		return Result{}, reconcile.Input{}, err
@@ -312,7 +312,7 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		in.StoreErr = storeErr
 	} else {
 		fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.FetchTimeout)
-		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es})
+		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es, main: main})
 		cancel()
 		if in.ConfigMaps, in.Secrets, err = e.templateSources(ctx, es); err != nil {
 			in.Fetched, in.StoreErr = nil, err
@@ -369,10 +369,11 @@ func (e *Engine) stateOfLocked(name types.NamespacedName) *esState {
 // statusBehind reports whether es, as the host's cache shows it, is the
 // version from before the engine's last status write, so syncing it would
 // repeat work the write's event will bring back.
-func (e *Engine) statusBehind(st *esState, es *externalsecret.ExternalSecret) bool {
+func (e *Engine) statusBehind(name types.NamespacedName, es *externalsecret.ExternalSecret) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if st.statusFrom == "" {
+	st, ok := e.state[name]
+	if !ok || st.statusFrom == "" {
 		return false
 	}
 	if st.statusFrom == es.ResourceVersion {
@@ -551,18 +552,24 @@ func (e *Engine) checkStore(ctx context.Context, store secretstore.GenericStore,
 type clients struct {
 	e  *Engine
 	es *externalsecret.ExternalSecret
+	// main is the store spec.secretStoreRef names, already looked up and
+	// checked.
+	main secretstore.GenericStore
 }
 
 // firstSyncWindow is the oldest shared read a first sync takes.
 const firstSyncWindow = time.Minute
 
 func (c *clients) Client(ctx context.Context, ref externalsecret.SecretStoreRef) (provider.Client, error) {
-	store, err := c.e.lookupStore(ctx, ref, c.es.Namespace)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.e.checkStore(ctx, store, c.es.Namespace); err != nil {
-		return nil, err
+	store := c.main
+	if store == nil || StoreKeyFor(ref, c.es.Namespace) != StoreKeyOf(store) {
+		var err error
+		if store, err = c.e.lookupStore(ctx, ref, c.es.Namespace); err != nil {
+			return nil, err
+		}
+		if err := c.e.checkStore(ctx, store, c.es.Namespace); err != nil {
+			return nil, err
+		}
 	}
 	client, err := c.e.clients.get(ctx, store)
 	if err != nil {

@@ -3,11 +3,13 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -303,4 +305,38 @@ func (r *recorder) Eventf(obj runtime.Object, _, _, _ string, _ ...any) {
 }
 func (r *recorder) AnnotatedEventf(obj runtime.Object, _ map[string]string, _, _, _ string, _ ...any) {
 	r.objects = append(r.objects, obj)
+}
+
+func TestGetFuncServesEveryGetter(t *testing.T) {
+	var asked []string
+	get := GetFunc(func(_ context.Context, namespace, name string, obj Object) error {
+		asked = append(asked, fmt.Sprintf("%T %s/%s", obj, namespace, name))
+		if name == "missing" {
+			return apierrors.NewNotFound(schema.GroupResource{Resource: "things"}, name)
+		}
+		obj.SetName(name)
+		return nil
+	})
+	ctx := context.Background()
+	if s, err := get.Store(ctx, StoreKey{Kind: secretstore.KindClusterSecretStore, Name: "css"}); err != nil || s.Kind() != secretstore.KindClusterSecretStore || s.GetName() != "css" {
+		t.Errorf("cluster store: %v, %v", s, err)
+	}
+	if s, err := get.Store(ctx, StoreKey{Kind: secretstore.KindSecretStore, Namespace: "app", Name: "ss"}); err != nil || s.Kind() != secretstore.KindSecretStore {
+		t.Errorf("store: %v, %v", s, err)
+	}
+	if _, err := get.Secret(ctx, "app", "missing"); !apierrors.IsNotFound(err) {
+		t.Errorf("missing Secret: %v, want NotFound", err)
+	}
+	if _, err := get.ConfigMap(ctx, "app", "cm"); err != nil {
+		t.Error(err)
+	}
+	if _, err := get.Namespace(ctx, "app"); err != nil {
+		t.Error(err)
+	}
+	want := []string{
+		"*secretstore.ClusterSecretStore /css", "*secretstore.SecretStore app/ss", "*v1.Secret app/missing", "*v1.ConfigMap app/cm", "*v1.Namespace /app",
+	}
+	if diff := cmp.Diff(want, asked); diff != "" {
+		t.Errorf("reads (-want +got):\n%s", diff)
+	}
 }

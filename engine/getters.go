@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -181,4 +182,53 @@ func NamespacesFromLister(l corelisters.NamespaceLister) NamespaceGetter {
 	return NamespaceGetterFunc(func(_ context.Context, name string) (*corev1.Namespace, error) {
 		return l.Get(name)
 	})
+}
+
+// Object is a Kubernetes object, as a controller-runtime client.Object is.
+type Object interface {
+	metav1.Object
+	runtime.Object
+}
+
+// GetFunc reads the object namespace/name into obj, returning an error for
+// which apierrors.IsNotFound is true when there is none. It serves every
+// getter of [Config]: a controller-runtime client, cached or not, becomes
+// one with
+//
+//	get := engine.GetFunc(func(ctx context.Context, namespace, name string, obj engine.Object) error {
+//		return c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj)
+//	})
+type GetFunc func(ctx context.Context, namespace, name string, obj Object) error
+
+var (
+	_ StoreGetter     = GetFunc(nil)
+	_ Objects         = GetFunc(nil)
+	_ NamespaceGetter = GetFunc(nil)
+)
+
+// Store reads a SecretStore or ClusterSecretStore.
+func (f GetFunc) Store(ctx context.Context, key StoreKey) (secretstore.GenericStore, error) {
+	var s secretstore.GenericStore = &secretstore.SecretStore{}
+	if key.Kind == secretstore.KindClusterSecretStore {
+		s = &secretstore.ClusterSecretStore{}
+	}
+	return s, f(ctx, key.Namespace, key.Name, s)
+}
+
+// Secret reads a Secret.
+func (f GetFunc) Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	s := &corev1.Secret{}
+	return s, f(ctx, namespace, name, s)
+}
+
+// ConfigMap reads a ConfigMap.
+func (f GetFunc) ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error) {
+	c := &corev1.ConfigMap{}
+	return c, f(ctx, namespace, name, c)
+}
+
+// Namespace reads a Namespace.
+func (f GetFunc) Namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	n := &corev1.Namespace{}
+	return n, f(ctx, "", name, n)
 }

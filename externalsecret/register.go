@@ -18,8 +18,7 @@ var (
 	V1beta1 = schema.GroupVersion{Group: Group, Version: "v1beta1"}
 )
 
-// KnownTypes are the types of this package a scheme registers, under
-// v1 and v1beta1. The module's root package registers the whole
+// KnownTypes are the types of this package a scheme registers. The module's root package registers the whole
 // external-secrets.io group in one call: secretsync.AddToScheme.
 func KnownTypes() []runtime.Object {
 	return []runtime.Object{&ExternalSecret{}, &ExternalSecretList{}}

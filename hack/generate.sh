@@ -14,3 +14,12 @@ go run "$CONTROLLER_GEN" crd:crdVersions=v1 \
   output:crd:dir=config/crd/bases
 go run ./hack/crdversions config/crd/bases/*.yaml
 go generate ./...
+
+# The SecretReference example is a module of its own, which keeps
+# controller-runtime out of this one.
+(
+  cd examples/secretreference
+  go run "$CONTROLLER_GEN" object paths=./api/...
+  rm -f config/crd/*.yaml
+  go run "$CONTROLLER_GEN" crd:crdVersions=v1 paths=./api/... output:crd:dir=config/crd
+)

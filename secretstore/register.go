@@ -16,8 +16,7 @@ const (
 	KindClusterSecretStore = "ClusterSecretStore"
 )
 
-// KnownTypes are the types of this package a scheme registers, under
-// v1 and v1beta1. The module's root package registers the whole
+// KnownTypes are the types of this package a scheme registers. The module's root package registers the whole
 // external-secrets.io group in one call: secretsync.AddToScheme.
 func KnownTypes() []runtime.Object {
 	return []runtime.Object{&SecretStore{}, &SecretStoreList{}, &ClusterSecretStore{}, &ClusterSecretStoreList{}}
