@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -50,11 +51,17 @@ func (e *Engine) SyncStore(ctx context.Context, store secretstore.GenericStore) 
 	cond := secretstore.Condition{Type: secretstore.ConditionReady, Status: corev1.ConditionTrue, Reason: secretstore.ReasonValid, Message: "store validated"}
 	client, err := e.clients.get(ctx, store)
 	if err == nil {
-		if verr := validate(ctx, client); verr != nil {
+		if verr := validate(ctx, client); errors.Is(verr, provider.ErrValidationUnknown) {
+			cond.Message = "store validated: " + verr.Error()
+		} else if verr != nil {
 			cond = secretstore.Condition{Type: secretstore.ConditionReady, Status: corev1.ConditionFalse, Reason: secretstore.ReasonValidationFailed, Message: "could not validate store: " + verr.Error()}
 		}
 	} else {
 		cond = secretstore.Condition{Type: secretstore.ConditionReady, Status: corev1.ConditionFalse, Reason: secretstore.ReasonInvalidProviderConfig, Message: "invalid store configuration: " + err.Error()}
+	}
+	refresh, rerr := spec.RefreshDuration()
+	if rerr != nil {
+		cond = secretstore.Condition{Type: secretstore.ConditionReady, Status: corev1.ConditionFalse, Reason: secretstore.ReasonInvalidProviderConfig, Message: "invalid store configuration: " + rerr.Error()}
 	}
 	old := store.StoreStatus()
 	cond.LastTransitionTime = metav1.NewTime(e.now())
@@ -65,8 +72,8 @@ func (e *Engine) SyncStore(ctx context.Context, store secretstore.GenericStore) 
 		Status:       secretstore.Status{Capabilities: secretstore.ReadOnly, Conditions: []secretstore.Condition{cond}},
 		RequeueAfter: DefaultStoreRefresh,
 	}
-	if s := spec.RefreshInterval; s > 0 {
-		res.RequeueAfter = time.Duration(s) * time.Second
+	if refresh > 0 {
+		res.RequeueAfter = refresh
 	}
 	prev := old.ReadyCondition()
 	res.StatusChanged = prev == nil || old.Capabilities != res.Status.Capabilities || len(old.Conditions) != 1 ||

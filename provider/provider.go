@@ -87,6 +87,11 @@ type Find struct {
 	Tags map[string]string
 }
 
+// ErrValidationUnknown is returned, possibly wrapped, by [Validator]
+// implementations that can serve reads but could not confirm it. As in
+// ESO, such a store is Ready; its status says the result was Unknown.
+var ErrValidationUnknown = errors.New("validation result Unknown")
+
 // Validator is implemented by clients that can check that the store is
 // usable, for the store's Ready condition. Validate should be cheap and
 // read no secret: a token lookup, not a read.

@@ -2,9 +2,12 @@ package secretstore
 
 import (
 	"fmt"
+	"strconv"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // GenericStore is what SecretStore and ClusterSecretStore have in common,
@@ -95,4 +98,37 @@ func (s *Status) ReadyCondition() *Condition {
 		}
 	}
 	return nil
+}
+
+// RefreshDuration returns spec.refreshInterval as a duration, or zero when
+// it is unset or zero. An integer, or a string of digits, counts seconds,
+// as in ESO's first API; any other string is a Go duration such as "1h".
+func (s *Spec) RefreshDuration() (time.Duration, error) {
+	ri := s.RefreshInterval
+	if ri == nil {
+		return 0, nil
+	}
+	if ri.Type == intstr.Int {
+		if ri.IntVal < 0 {
+			return 0, fmt.Errorf("spec.refreshInterval %d is negative", ri.IntVal)
+		}
+		return time.Duration(ri.IntVal) * time.Second, nil
+	}
+	if ri.StrVal == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(ri.StrVal, 10, 32); err == nil {
+		if n < 0 {
+			return 0, fmt.Errorf("spec.refreshInterval %q is negative", ri.StrVal)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(ri.StrVal)
+	if err != nil {
+		return 0, fmt.Errorf("spec.refreshInterval %q is neither a number of seconds nor a duration such as 1h", ri.StrVal)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("spec.refreshInterval %q is negative", ri.StrVal)
+	}
+	return d, nil
 }

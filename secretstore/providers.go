@@ -1,5 +1,7 @@
 package secretstore
 
+import "fmt"
+
 // Provider configures the external store. Exactly one field is set.
 //
 // +kubebuilder:validation:XValidation:rule="[has(self.fake), has(self.vault), has(self.aws), has(self.gcpsm), has(self.azurekv), has(self.kubernetes), has(self.onepassword), has(self.doppler)].filter(x, x).size() == 1",message="set exactly one provider: fake, vault, aws, gcpsm, azurekv, kubernetes, onepassword or doppler"
@@ -51,6 +53,37 @@ func (p *Provider) set() []string {
 // FakeProvider serves the values listed in its spec.
 type FakeProvider struct {
 	Data []FakeProviderData `json:"data"`
+	// ValidationResult is what validating the store reports, as in ESO:
+	// 0 (Ready, the default), 1 (Unknown: the store is Ready but says it
+	// could not be validated) or 2 (Error: the store is not Ready).
+	// +optional
+	ValidationResult *ValidationResult `json:"validationResult,omitempty"`
+}
+
+// ValidationResult is the outcome of validating a store, numbered as ESO
+// numbers it.
+//
+// +kubebuilder:validation:Minimum=0
+// +kubebuilder:validation:Maximum=2
+type ValidationResult uint8
+
+const (
+	ValidationResultReady   ValidationResult = 0
+	ValidationResultUnknown ValidationResult = 1
+	ValidationResultError   ValidationResult = 2
+)
+
+// String returns Ready, Unknown or Error.
+func (v ValidationResult) String() string {
+	switch v {
+	case ValidationResultReady:
+		return "Ready"
+	case ValidationResultUnknown:
+		return "Unknown"
+	case ValidationResultError:
+		return "Error"
+	}
+	return fmt.Sprintf("ValidationResult(%d)", uint8(v))
 }
 
 // FakeProviderData is one value of a fake store.
@@ -102,6 +135,19 @@ type VaultProvider struct {
 	// Headers are sent on every request.
 	// +optional
 	Headers map[string]string `json:"headers,omitempty"`
+	// CheckAndSet configures check-and-set writes for PushSecret. It is
+	// accepted so that ESO manifests apply; secretsync does not push yet,
+	// so it changes nothing a read does.
+	// +optional
+	CheckAndSet *VaultCheckAndSet `json:"checkAndSet,omitempty"`
+}
+
+// VaultCheckAndSet configures Vault KV v2 check-and-set writes, for
+// PushSecret.
+type VaultCheckAndSet struct {
+	// Required makes every write carry the version it replaces.
+	// +optional
+	Required bool `json:"required,omitempty"`
 }
 
 // VaultKVStoreVersion is the version of a KV engine.
@@ -139,6 +185,101 @@ type VaultAuth struct {
 	Cert *VaultCertAuth `json:"cert,omitempty"`
 	// +optional
 	UserPass *VaultUserPassAuth `json:"userPass,omitempty"`
+	// Iam logs in with Vault's AWS auth method, IAM type: a signed
+	// sts:GetCallerIdentity request.
+	// +optional
+	Iam *VaultIamAuth `json:"iam,omitempty"`
+	// GCP logs in with Vault's GCP auth method, IAM type: a JWT signed
+	// by a GCP service account.
+	// +optional
+	GCP *VaultGCPAuth `json:"gcp,omitempty"`
+}
+
+// VaultIamAuth logs in with Vault's AWS auth method, IAM type. Without
+// secretRef or jwt it uses the controller's own AWS credentials from the
+// environment.
+type VaultIamAuth struct {
+	// Path is the mount of the AWS auth method. Defaults to "aws".
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Region of the STS endpoint the login is signed for. Defaults to
+	// us-east-1.
+	// +optional
+	Region string `json:"region,omitempty"`
+	// AWSIAMRole is an IAM role to assume before logging in.
+	// +optional
+	AWSIAMRole string `json:"role,omitempty"`
+	// Role is the Vault role to log in as.
+	Role string `json:"vaultRole"`
+	// ExternalID is passed when assuming AWSIAMRole.
+	// +optional
+	ExternalID string `json:"externalID,omitempty"`
+	// VaultAWSIAMServerID is sent, signed, as X-Vault-AWS-IAM-Server-ID,
+	// for a mount that requires it.
+	// +optional
+	VaultAWSIAMServerID string `json:"vaultAwsIamServerID,omitempty"`
+	// STSEndpointPolicy is Legacy (default: sign for the global STS
+	// endpoint) or Regional (sign for sts.REGION.amazonaws.com).
+	// +kubebuilder:validation:Enum=Legacy;Regional
+	// +optional
+	STSEndpointPolicy VaultIAMSTSEndpointPolicy `json:"stsEndpointPolicy,omitempty"`
+	// SecretRef names static AWS credentials.
+	// +optional
+	SecretRef *VaultAwsAuthSecretRef `json:"secretRef,omitempty"`
+	// JWTAuth exchanges a ServiceAccount token for AWS credentials (IRSA).
+	// +optional
+	JWTAuth *VaultAwsJWTAuth `json:"jwt,omitempty"`
+}
+
+// VaultIAMSTSEndpointPolicy says which STS endpoint a Vault IAM login is
+// signed for.
+type VaultIAMSTSEndpointPolicy string
+
+const (
+	VaultIAMSTSEndpointPolicyLegacy   VaultIAMSTSEndpointPolicy = "Legacy"
+	VaultIAMSTSEndpointPolicyRegional VaultIAMSTSEndpointPolicy = "Regional"
+)
+
+// VaultAwsAuthSecretRef names static AWS credentials.
+type VaultAwsAuthSecretRef struct {
+	// +optional
+	AccessKeyID SecretKeySelector `json:"accessKeyIDSecretRef,omitempty"`
+	// +optional
+	SecretAccessKey SecretKeySelector `json:"secretAccessKeySecretRef,omitempty"`
+	// +optional
+	SessionToken *SecretKeySelector `json:"sessionTokenSecretRef,omitempty"`
+}
+
+// VaultAwsJWTAuth names a ServiceAccount whose token is exchanged for AWS
+// credentials.
+type VaultAwsJWTAuth struct {
+	// +optional
+	ServiceAccountRef *ServiceAccountSelector `json:"serviceAccountRef,omitempty"`
+}
+
+// VaultGCPAuth logs in with Vault's GCP auth method, IAM type.
+type VaultGCPAuth struct {
+	// Path is the mount of the GCP auth method. Defaults to "gcp".
+	// +kubebuilder:default=gcp
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Role is the Vault role to log in as.
+	Role string `json:"role"`
+	// ProjectID of the service account.
+	// +optional
+	ProjectID string `json:"projectID,omitempty"`
+	// Location of the cluster, for workload identity.
+	// +optional
+	Location string `json:"location,omitempty"`
+	// SecretRef names a service-account JSON key that signs the login.
+	// +optional
+	SecretRef *GCPSMAuthSecretRef `json:"secretRef,omitempty"`
+	// WorkloadIdentity signs the login as a GKE workload identity.
+	// +optional
+	WorkloadIdentity *GCPWorkloadIdentity `json:"workloadIdentity,omitempty"`
+	// ServiceAccountRef names a ServiceAccount to impersonate.
+	// +optional
+	ServiceAccountRef *ServiceAccountSelector `json:"serviceAccountRef,omitempty"`
 }
 
 // VaultAppRole logs in with an AppRole.
@@ -214,6 +355,10 @@ type VaultCertAuth struct {
 	// SecretRef is the PEM private key.
 	// +optional
 	SecretRef SecretKeySelector `json:"secretRef,omitempty"`
+	// VaultRole is the cert role to log in as; empty lets Vault pick the
+	// role whose certificate matches.
+	// +optional
+	VaultRole string `json:"vaultRole,omitempty"`
 }
 
 // AWSProvider reads AWS Secrets Manager or Parameter Store.
@@ -241,6 +386,23 @@ type AWSProvider struct {
 	// TransitiveTagKeys are passed when assuming Role.
 	// +optional
 	TransitiveTagKeys []*string `json:"transitiveTagKeys,omitempty"`
+	// SessionTagsPolicy adds session tags naming the store when assuming
+	// Role: None (default) adds none; Simple adds esoNamespace,
+	// esoStoreName and esoStoreKind; Custom adds those and
+	// CustomSessionTags. The role's trust policy must allow
+	// sts:TagSession.
+	// +kubebuilder:validation:Enum=None;Simple;Custom
+	// +kubebuilder:default=None
+	// +optional
+	SessionTagsPolicy AWSSessionTagsPolicy `json:"sessionTagsPolicy,omitempty"`
+	// CustomSessionTags are added when SessionTagsPolicy is Custom.
+	// +optional
+	CustomSessionTags map[string]string `json:"customSessionTags,omitempty"`
+	// SecretsManager configures how PushSecret deletes secrets. It is
+	// accepted so that ESO manifests apply; secretsync does not push yet,
+	// so it changes nothing a read does.
+	// +optional
+	SecretsManager *AWSSecretsManager `json:"secretsManager,omitempty"`
 	// Prefix is prepended to every key.
 	// +optional
 	Prefix string `json:"prefix,omitempty"`
@@ -253,6 +415,25 @@ const (
 	AWSServiceSecretsManager AWSServiceType = "SecretsManager"
 	AWSServiceParameterStore AWSServiceType = "ParameterStore"
 )
+
+// AWSSessionTagsPolicy says which session tags name the store.
+type AWSSessionTagsPolicy string
+
+const (
+	AWSSessionTagsPolicyNone   AWSSessionTagsPolicy = "None"
+	AWSSessionTagsPolicySimple AWSSessionTagsPolicy = "Simple"
+	AWSSessionTagsPolicyCustom AWSSessionTagsPolicy = "Custom"
+)
+
+// AWSSecretsManager configures PushSecret's deletes from Secrets Manager.
+type AWSSecretsManager struct {
+	// ForceDeleteWithoutRecovery deletes with no recovery window.
+	// +optional
+	ForceDeleteWithoutRecovery bool `json:"forceDeleteWithoutRecovery,omitempty"`
+	// RecoveryWindowInDays, from 7 to 30, before a delete is final.
+	// +optional
+	RecoveryWindowInDays int64 `json:"recoveryWindowInDays,omitempty"`
+}
 
 // AWSTag is a session tag.
 type AWSTag struct {
@@ -270,8 +451,13 @@ type AWSAuth struct {
 
 // AWSAuthSecretRef names static credentials.
 type AWSAuthSecretRef struct {
-	AccessKeyID     SecretKeySelector `json:"accessKeyIDSecretRef"`
-	SecretAccessKey SecretKeySelector `json:"secretAccessKeySecretRef"`
+	// AccessKeyID names the access key ID. Optional in the schema, as in
+	// ESO; a store without it is not Ready.
+	// +optional
+	AccessKeyID SecretKeySelector `json:"accessKeyIDSecretRef,omitempty"`
+	// SecretAccessKey names the secret access key, likewise.
+	// +optional
+	SecretAccessKey SecretKeySelector `json:"secretAccessKeySecretRef,omitempty"`
 	// +optional
 	SessionToken *SecretKeySelector `json:"sessionTokenSecretRef,omitempty"`
 }
@@ -292,8 +478,11 @@ type GCPSMProvider struct {
 	// Location of regional secrets.
 	// +optional
 	Location string `json:"location,omitempty"`
-	// SecretVersionSelectionPolicy is LatestOrFail (default) or LatestOrFetch.
+	// SecretVersionSelectionPolicy is LatestOrFail (default) or
+	// LatestOrFetch, which reads the newest enabled version when "latest"
+	// is disabled or destroyed.
 	// +kubebuilder:validation:Enum=LatestOrFail;LatestOrFetch
+	// +kubebuilder:default=LatestOrFail
 	// +optional
 	SecretVersionSelectionPolicy string `json:"secretVersionSelectionPolicy,omitempty"`
 }
@@ -304,6 +493,81 @@ type GCPSMAuth struct {
 	SecretRef *GCPSMAuthSecretRef `json:"secretRef,omitempty"`
 	// +optional
 	WorkloadIdentity *GCPWorkloadIdentity `json:"workloadIdentity,omitempty"`
+	// WorkloadIdentityFederation exchanges a token of another identity
+	// provider (a Kubernetes ServiceAccount, AWS, or what an external
+	// account credential configuration names) for GCP credentials.
+	// +optional
+	WorkloadIdentityFederation *GCPWorkloadIdentityFederation `json:"workloadIdentityFederation,omitempty"`
+}
+
+// GCPWorkloadIdentityFederation configures GCP workload identity
+// federation.
+type GCPWorkloadIdentityFederation struct {
+	// CredConfig names a ConfigMap key holding an external account
+	// credential configuration (JSON).
+	// +optional
+	CredConfig *ConfigMapReference `json:"credConfig,omitempty"`
+	// ServiceAccountRef names the ServiceAccount whose token is exchanged,
+	// when the pool's provider is this Kubernetes cluster.
+	// +optional
+	ServiceAccountRef *ServiceAccountSelector `json:"serviceAccountRef,omitempty"`
+	// AwsSecurityCredentials names AWS credentials whose signed
+	// GetCallerIdentity request is exchanged.
+	// +optional
+	AwsSecurityCredentials *AwsCredentialsConfig `json:"awsSecurityCredentials,omitempty"`
+	// Audience is the STS audience: the workload identity pool provider's
+	// resource name. Required with serviceAccountRef or
+	// awsSecurityCredentials; overrides credConfig's.
+	// +optional
+	Audience string `json:"audience,omitempty"`
+	// ExternalTokenEndpoint, if set, must equal credConfig's
+	// credential_source.url.
+	// +optional
+	ExternalTokenEndpoint string `json:"externalTokenEndpoint,omitempty"`
+}
+
+// ConfigMapReference names a key of a ConfigMap.
+type ConfigMapReference struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+	// Namespace of the ConfigMap, with the rules of
+	// SecretKeySelector.Namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// AwsCredentialsConfig names an AWS region and credentials.
+type AwsCredentialsConfig struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=50
+	// +kubebuilder:validation:Pattern=`^[a-z0-9-]+$`
+	Region string `json:"region"`
+	// AwsCredentialsSecretRef names a Secret with the keys
+	// aws_access_key_id, aws_secret_access_key and, optionally,
+	// aws_session_token.
+	AwsCredentialsSecretRef *SecretReference `json:"awsCredentialsSecretRef"`
+}
+
+// SecretReference names a Secret.
+type SecretReference struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // GCPSMAuthSecretRef names a service-account JSON key.
@@ -345,6 +609,37 @@ type AzureKVProvider struct {
 	ServiceAccountRef *ServiceAccountSelector `json:"serviceAccountRef,omitempty"`
 	// +optional
 	IdentityID *string `json:"identityId,omitempty"`
+	// UseAzureSDK selects ESO's azcore-based client over its legacy
+	// go-autorest one. secretsync has only the azcore SDK, so both values
+	// read the same way; true is required with CustomCloudConfig, as in
+	// ESO.
+	// +kubebuilder:default=false
+	// +optional
+	UseAzureSDK *bool `json:"useAzureSDK,omitempty"`
+	// CustomCloudConfig sets the endpoints of a cloud that
+	// EnvironmentType does not name. Required with AzureStackCloud;
+	// requires UseAzureSDK.
+	// +optional
+	CustomCloudConfig *AzureCustomCloudConfig `json:"customCloudConfig,omitempty"`
+}
+
+// AzureCustomCloudConfig is the endpoints of a private or sovereign Azure
+// cloud.
+type AzureCustomCloudConfig struct {
+	// ActiveDirectoryEndpoint is the Entra ID authority, such as
+	// https://login.microsoftonline.com/.
+	ActiveDirectoryEndpoint string `json:"activeDirectoryEndpoint"`
+	// KeyVaultEndpoint is the Key Vault resource, such as
+	// https://vault.azure.net/; its tokens are requested for it.
+	// +optional
+	KeyVaultEndpoint *string `json:"keyVaultEndpoint,omitempty"`
+	// KeyVaultDNSSuffix is the DNS suffix of vault URLs, such as
+	// .vault.azure.net.
+	// +optional
+	KeyVaultDNSSuffix *string `json:"keyVaultDNSSuffix,omitempty"`
+	// ResourceManagerEndpoint is the Azure Resource Manager endpoint.
+	// +optional
+	ResourceManagerEndpoint *string `json:"resourceManagerEndpoint,omitempty"`
 }
 
 // AzureAuthType is how to authenticate to Azure.
@@ -454,9 +749,29 @@ type DopplerProvider struct {
 	Format string `json:"format,omitempty"`
 }
 
-// DopplerAuth configures the Doppler token.
+// DopplerAuth configures the Doppler token: exactly one of a token in a
+// Secret, or OIDC with a ServiceAccount token.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.secretRef) && !has(self.oidcConfig)) || (!has(self.secretRef) && has(self.oidcConfig))",message="Exactly one of 'secretRef' or 'oidcConfig' must be specified"
 type DopplerAuth struct {
-	SecretRef DopplerAuthSecretRef `json:"secretRef"`
+	// +optional
+	SecretRef *DopplerAuthSecretRef `json:"secretRef,omitempty"`
+	// OIDCConfig exchanges a ServiceAccount token for a Doppler token.
+	// +optional
+	OIDCConfig *DopplerOIDCAuth `json:"oidcConfig,omitempty"`
+}
+
+// DopplerOIDCAuth logs in to Doppler as a service account identity with a
+// Kubernetes ServiceAccount token.
+type DopplerOIDCAuth struct {
+	// Identity is the Doppler service account identity's ID.
+	Identity string `json:"identity"`
+	// ServiceAccountRef names the ServiceAccount whose token is exchanged.
+	ServiceAccountRef ServiceAccountSelector `json:"serviceAccountRef"`
+	// ExpirationSeconds is the lifetime of the ServiceAccount token.
+	// +kubebuilder:default=600
+	// +optional
+	ExpirationSeconds *int64 `json:"expirationSeconds,omitempty"`
 }
 
 // DopplerAuthSecretRef names the Doppler token.

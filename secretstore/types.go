@@ -2,6 +2,7 @@ package secretstore
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/secretsync/secretsync/externalsecret"
 )
@@ -79,10 +80,13 @@ type Spec struct {
 	// +optional
 	RetrySettings *RetrySettings `json:"retrySettings,omitempty"`
 
-	// RefreshInterval is how often, in seconds, the store is validated
-	// again. Zero uses the controller's default.
+	// RefreshInterval is how often the store is validated again: an
+	// integer number of seconds, as ESO first took it, or a Go duration
+	// such as "1h" or "5m". Empty or zero uses the controller's default.
+	// See [Spec.RefreshDuration].
+	// +kubebuilder:validation:XIntOrString
 	// +optional
-	RefreshInterval int `json:"refreshInterval,omitempty"`
+	RefreshInterval *intstr.IntOrString `json:"refreshInterval,omitempty"`
 
 	// Conditions limit the namespaces whose ExternalSecrets may use a
 	// ClusterSecretStore. A namespace may use it when it matches any one

@@ -104,8 +104,14 @@ func (s *Server) authenticate(hr *http.Request, req *request) (principal, error)
 	return key.principal, nil
 }
 
+// canonicalURI is the request's path as AWS normalizes it, for every
+// service but S3, before it checks a signature: redundant slashes go, so
+// a request Vault replays to "ENDPOINT//" is checked as signed for "/".
 func canonicalURI(u *url.URL) string {
 	p := u.EscapedPath()
+	for strings.Contains(p, "//") {
+		p = strings.ReplaceAll(p, "//", "/")
+	}
 	if p == "" {
 		return "/"
 	}

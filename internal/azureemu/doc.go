@@ -7,8 +7,10 @@
 // server's certificate and resolves the Azure names it plays to it, so SDK
 // clients keep their production configuration: the vault at
 // https://<name>.vault.azure.net (or .vault.usgovcloudapi.net,
-// .vault.azure.cn), the authority login.microsoftonline.com (or .us,
-// login.chinacloudapi.cn), challenge resource verification on, and managed
+// .vault.azure.cn, or, for an Azure Stack Hub that only a custom cloud
+// configuration reaches, .vault.local.azurestack.external), the authority
+// login.microsoftonline.com (or .us, login.chinacloudapi.cn,
+// login.local.azurestack.external), challenge resource verification on, and managed
 // identity through http://169.254.169.254. [Server.URL], the loopback
 // address, reaches the same endpoints and plays the public cloud; Key
 // Vault clients using it as the vault URL must turn challenge resource

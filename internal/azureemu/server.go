@@ -38,6 +38,9 @@ var clouds = []cloud{
 	{"login.microsoftonline.com", ".vault.azure.net", "https://vault.azure.net"},
 	{"login.microsoftonline.us", ".vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net"},
 	{"login.chinacloudapi.cn", ".vault.azure.cn", "https://vault.azure.cn"},
+	// An Azure Stack Hub, a cloud only a custom cloud configuration
+	// reaches.
+	{"login.local.azurestack.external", ".vault.local.azurestack.external", "https://vault.local.azurestack.external"},
 }
 
 // imdsHost is the address of the Azure Instance Metadata Service.
@@ -155,7 +158,8 @@ func (s *Server) certificate() (tls.Certificate, *x509.CertPool) {
 // Client returns an HTTP client that trusts the server's certificate and
 // resolves the names of the Azure endpoints the server plays to it: the
 // vault's names, the authority hosts login.microsoftonline.com,
-// login.microsoftonline.us and login.chinacloudapi.cn, and the Instance
+// login.microsoftonline.us, login.chinacloudapi.cn and, for an Azure
+// Stack Hub, login.local.azurestack.external, and the Instance
 // Metadata Service at 169.254.169.254. Every other name fails as an
 // unknown host does. SDK clients given it run their production
 // configuration unchanged: public-cloud authority, challenge resource

@@ -13,6 +13,10 @@
 // Operations (the names [Server.Calls] counts):
 //
 //   - "me": GET /v3/me, the token's type.
+//   - "oidc": POST /v3/auth/oidc, {"identity": …, "token": …} exchanged
+//     for a token bound to the identity's config, when the identity is
+//     known ([Server.AddOIDCIdentity]) and the token is a JWT its key
+//     verifies, unexpired, with its audience and subject.
 //   - "secret": GET /v3/configs/config/secret?name=…, answering
 //     {"name": …, "value": {"raw": …, "computed": …, "note": …}}, where
 //     computed expands ${NAME} references to the config's other secrets.
@@ -36,5 +40,6 @@
 // names and the exact rendering of formats other than json; how it
 // computes ETags; its real rate limits and Retry-After values; config
 // inheritance, branch configs, dynamic secrets, secret visibility and
-// notes; and TLS.
+// notes; and TLS. Of OIDC login it cannot prove Doppler's real checks of a
+// token's issuer and claims, nor its token lifetimes.
 package doppleremu

@@ -1,6 +1,11 @@
 package doppleremu_test
 
 import (
+	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -220,5 +225,75 @@ func TestHold(t *testing.T) {
 	// Requests after the release are not held.
 	if status, _, _ := get(t, emu, "Bearer "+doppleremu.PersonalToken, "/v3/me", nil); status != 200 {
 		t.Errorf("after release: %d", status)
+	}
+}
+
+// An OIDC identity exchanges a token its key signed, with its audience
+// and subject, for a token bound to its config, until that expires.
+func TestOIDCLogin(t *testing.T) {
+	emu := doppleremu.New()
+	defer emu.Close()
+	emu.SetSecret("p", "prd", "A", "1")
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	forged, _ := rsa.GenerateKey(rand.Reader, 2048)
+	emu.AddOIDCIdentity(doppleremu.OIDCIdentity{ID: "id", Project: "p", Config: "prd", Key: &key.PublicKey, Audience: emu.URL, Subject: "system:serviceaccount:ns:sa", TTL: time.Hour})
+	jwt := func(k *rsa.PrivateKey, claims map[string]any) string {
+		enc := func(v any) string {
+			b, _ := json.Marshal(v)
+			return base64.RawURLEncoding.EncodeToString(b)
+		}
+		signed := enc(map[string]string{"alg": "RS256"}) + "." + enc(claims)
+		d := sha256.Sum256([]byte(signed))
+		sig, _ := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
+		return signed + "." + base64.RawURLEncoding.EncodeToString(sig)
+	}
+	good := map[string]any{"sub": "system:serviceaccount:ns:sa", "aud": []string{emu.URL}, "exp": time.Now().Add(time.Hour).Unix()}
+	with := func(k string, v any) map[string]any {
+		c := map[string]any{}
+		for kk, vv := range good {
+			c[kk] = vv
+		}
+		c[k] = v
+		return c
+	}
+	tests := map[string]struct {
+		identity, token string
+		want            int
+	}{
+		"a good token":        {identity: "id", token: jwt(key, good), want: http.StatusOK},
+		"an unknown identity": {identity: "other", token: jwt(key, good), want: http.StatusUnauthorized},
+		"a forged token":      {identity: "id", token: jwt(forged, good), want: http.StatusUnauthorized},
+		"another audience":    {identity: "id", token: jwt(key, with("aud", []string{"vault"})), want: http.StatusUnauthorized},
+		"another subject":     {identity: "id", token: jwt(key, with("sub", "system:serviceaccount:ns:other")), want: http.StatusUnauthorized},
+		"an expired token":    {identity: "id", token: jwt(key, with("exp", time.Now().Add(-time.Minute).Unix())), want: http.StatusUnauthorized},
+		"no token":            {identity: "id", want: http.StatusBadRequest},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{"identity": tc.identity, "token": tc.token})
+			resp, err := emu.Client().Post(emu.URL+"/v3/auth/oidc", "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var out struct {
+				Success   bool   `json:"success"`
+				Token     string `json:"token"`
+				ExpiresAt string `json:"expires_at"`
+			}
+			json.NewDecoder(resp.Body).Decode(&out)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.want != http.StatusOK {
+				return
+			}
+			if _, err := time.Parse(time.RFC3339, out.ExpiresAt); err != nil || !out.Success {
+				t.Fatalf("answer %+v", out)
+			}
+			if code, _, b := get(t, emu, "Bearer "+out.Token, "/v3/configs/config/secret", url.Values{"name": {"A"}}); code != http.StatusOK {
+				t.Errorf("reading with the issued token: status %d, %s", code, b)
+			}
+		})
 	}
 }

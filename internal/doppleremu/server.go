@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // PersonalToken is the token every Server knows from the start: a
@@ -35,12 +36,16 @@ type Server struct {
 	retry    string
 	gate     chan struct{} // while not nil, requests wait for it to close
 	held     int
+
+	identities map[string]OIDCIdentity
 }
 
 type token struct {
 	// project and config bind a service token; both empty for a
 	// personal token.
 	project, config string
+	// expires, if not zero, is when an OIDC token stops working.
+	expires time.Time
 }
 
 // New starts a Server on 127.0.0.1. It has no configs and knows
@@ -53,6 +58,7 @@ func New() *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v3/me", s.op("me", s.me))
+	mux.HandleFunc("POST /v3/auth/oidc", s.oidcLogin)
 	mux.HandleFunc("GET /v3/configs/config/secret", s.op("secret", s.secret))
 	mux.HandleFunc("GET /v3/configs/config/secrets/download", s.op("download", s.download))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -277,6 +283,9 @@ func (s *Server) authenticate(r *http.Request) (*token, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, known := s.tokens[tok]
+	if known && !t.expires.IsZero() && time.Now().After(t.expires) {
+		return nil, false
+	}
 	return t, known
 }
 

@@ -30,12 +30,21 @@
 //     token must be an RS256 JWT signed by the pool's issuer, whose key a
 //     test trusts with [Server.TrustIssuer] or [Server.TrustIssuerPEM]
 //     (such as a kube-apiserver's sa.pub), unexpired, with the pool in
-//     its audience. Form and JSON bodies are accepted.
+//     its audience. Form and JSON bodies are accepted. With the audience
+//     of a workload identity federation provider
+//     ([Server.AddFederationProvider]), the subject token is checked
+//     against that provider's issuer and allowed audiences instead, and
+//     becomes a principal://iam.googleapis.com/POOL/subject/SUBJECT.
+//     AWS subject tokens (signed GetCallerIdentity requests) are not
+//     accepted: federation from AWS is not emulated.
 //   - OAuth 2.0 (POST /token): the jwt-bearer grant of service-account
 //     keys made by [Server.NewServiceAccountKey], verified against the
 //     key's public half.
 //   - IAM Credentials (POST /v1/projects/-/serviceAccounts/EMAIL:generateAccessToken):
-//     impersonation, allowed by [Server.AllowImpersonation].
+//     impersonation, allowed by [Server.AllowImpersonation]; and
+//     EMAIL:signJwt, for the same callers, signing the payload with the
+//     account's Google-managed key, whose public half [Server.SystemKey]
+//     gives.
 //   - The GCE metadata server (GET /computeMetadata/v1/...), with the
 //     Metadata-Flavor header, for values set with [Server.SetMetadata];
 //     point GCE_METADATA_HOST at [Server.MetadataHost].

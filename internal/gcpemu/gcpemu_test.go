@@ -558,3 +558,72 @@ func TestMetadataServer(t *testing.T) {
 		t.Errorf("an unset value: %d, want 404", code)
 	}
 }
+
+// A federation provider exchanges its issuer's tokens carrying an allowed
+// audience for principal:// tokens, which signJwt lets sign as a Google
+// service account that allows them.
+func TestFederationAndSignJwt(t *testing.T) {
+	emu := gcpemu.New(project)
+	defer emu.Close()
+	const (
+		issuer = "https://onprem.example.com"
+		name   = "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/k8s/providers/onprem"
+		gsa    = "vault-login@acme-prod.iam.gserviceaccount.com"
+	)
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	emu.TrustIssuer(issuer, &key.PublicKey)
+	emu.AddFederationProvider(gcpemu.FederationProvider{Name: name, Issuer: issuer})
+	exchange := func(aud string) (int, map[string]any) {
+		tok := signJWT(key, map[string]any{"alg": "RS256"}, map[string]any{"iss": issuer, "sub": "system:serviceaccount:ci:runner", "aud": []string{aud}, "exp": time.Now().Add(time.Hour).Unix()})
+		return post(t, emu.STSURL(), url.Values{
+			"grant_type": {gcpemu.GrantTypeTokenExchange}, "audience": {name}, "subject_token_type": {gcpemu.TokenTypeJWT},
+			"scope": {"https://www.googleapis.com/auth/cloud-platform"}, "subject_token": {tok},
+		}, "")
+	}
+	if code, body := exchange("https:" + name); code != http.StatusOK || body["access_token"] == nil {
+		t.Fatalf("the default audience: status %d, %v", code, body)
+	}
+	if code, body := exchange("vault"); code != http.StatusBadRequest || !strings.Contains(fmt.Sprint(body), "The audience in ID Token does not match") {
+		t.Errorf("another audience: status %d, %v", code, body)
+	}
+	_, body := exchange("https:" + name)
+	fed := body["access_token"].(string)
+	sign := func() (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, emu.URL+"/v1/projects/-/serviceAccounts/"+gsa+":signJwt", strings.NewReader(`{"payload":"{\"sub\":\"`+gsa+`\",\"aud\":\"vault/app\"}"}`))
+		req.Header.Set("Authorization", "Bearer "+fed)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := sign(); code != http.StatusForbidden {
+		t.Errorf("signJwt without a binding: status %d, want 403", code)
+	}
+	emu.AllowImpersonation(gsa, "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/k8s/subject/system:serviceaccount:ci:runner")
+	code, out := sign()
+	if code != http.StatusOK {
+		t.Fatalf("signJwt: status %d, %v", code, out)
+	}
+	kid, pub, err := emu.SystemKey(gsa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, _ := out["signedJwt"].(string)
+	parts := strings.Split(signed, ".")
+	if len(parts) != 3 || out["keyId"] != kid {
+		t.Fatalf("signJwt answered %v", out)
+	}
+	sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if err := rsa.VerifyPKCS1v15(pub.(*rsa.PublicKey), crypto.SHA256, digest[:], sig); err != nil {
+		t.Errorf("the signature does not verify with the system key: %v", err)
+	}
+	claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if want := `{"sub":"` + gsa + `","aud":"vault/app"}`; string(claims) != want {
+		t.Errorf("claims %s, want the payload %s", claims, want)
+	}
+}

@@ -60,6 +60,8 @@ type Server struct {
 	tokenLifetime time.Duration
 	issuers       map[string]any
 	pools         map[string]WorkloadPool
+	federations   map[string]FederationProvider
+	systemKeys    map[string]*systemKey
 	keys          map[string]*serviceAccountKey
 	impersonators map[string][]string
 	metadata      map[string]string
@@ -88,6 +90,8 @@ func New(projectID string) *Server {
 		tokenLifetime: time.Hour,
 		issuers:       map[string]any{},
 		pools:         map[string]WorkloadPool{},
+		federations:   map[string]FederationProvider{},
+		systemKeys:    map[string]*systemKey{},
 		keys:          map[string]*serviceAccountKey{},
 		impersonators: map[string][]string{},
 		metadata:      map[string]string{},

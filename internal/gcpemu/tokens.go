@@ -4,7 +4,9 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -50,6 +52,31 @@ func (s *Server) AddWorkloadPool(p WorkloadPool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pools["identitynamespace:"+p.Pool+":"+p.Provider] = p
+}
+
+// FederationProvider is a workload identity pool provider of workload
+// identity federation that trusts an OIDC issuer, such as a Kubernetes
+// cluster outside GKE: its tokens, exchanged at STS with the audience
+// Name, become federated tokens of the principal
+// principal://iam.googleapis.com/POOL/subject/SUBJECT.
+type FederationProvider struct {
+	// Name is the provider's resource name with a leading "//", such as
+	// //iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/X.
+	Name string
+	// Issuer is the iss of the tokens; its key must be trusted with
+	// [Server.TrustIssuer].
+	Issuer string
+	// AllowedAudiences are the audiences a token may carry; empty allows
+	// Google's default, "https:" followed by Name.
+	AllowedAudiences []string
+}
+
+// AddFederationProvider makes STS accept the tokens of an issuer through
+// a workload identity federation provider.
+func (s *Server) AddFederationProvider(p FederationProvider) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.federations[p.Name] = p
 }
 
 // TrustIssuer makes STS accept tokens from issuer signed by key, an
@@ -216,7 +243,12 @@ func (s *Server) stsToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	pool, ok := s.pools[p["audience"]]
+	fed, federated := s.federations[p["audience"]]
 	s.mu.Unlock()
+	if federated {
+		s.federatedToken(w, p["subject_token"], fed)
+		return
+	}
 	if !ok {
 		oauthError(w, http.StatusBadRequest, "invalid_target", "The target service indicated by the \"audience\" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn't exist.")
 		return
@@ -250,6 +282,48 @@ func (s *Server) stsToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	tok, life := s.issue("fed.", principal)
+	s.mu.Unlock()
+	writeJSON(w, map[string]any{
+		"access_token":      tok,
+		"issued_token_type": TokenTypeAccessToken,
+		"token_type":        "Bearer",
+		"expires_in":        int(life / time.Second),
+	})
+}
+
+// federatedToken answers an exchange through a federation provider.
+func (s *Server) federatedToken(w http.ResponseWriter, subjectToken string, fed FederationProvider) {
+	claims, err := s.verifyJWT(subjectToken, func(t *jwtcheck.Token) (crypto.PublicKey, error) {
+		if t.Claims.Issuer != fed.Issuer {
+			return nil, fmt.Errorf("The issuer in ID Token %s does not match the expected ones.", t.Claims.Issuer)
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		key, ok := s.issuers[t.Claims.Issuer]
+		if !ok {
+			return nil, errors.New("The identity provider has no trusted keys.")
+		}
+		return key, nil
+	})
+	if err != nil {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", err.Error())
+		return
+	}
+	allowed := fed.AllowedAudiences
+	if len(allowed) == 0 {
+		allowed = []string{"https:" + fed.Name}
+	}
+	match := false
+	for _, a := range allowed {
+		match = match || contains(claims.Audience, a)
+	}
+	if !match {
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "The audience in ID Token does not match the expected audience.")
+		return
+	}
+	poolName, _, _ := strings.Cut(strings.TrimPrefix(fed.Name, "//"), "/providers/")
+	s.mu.Lock()
+	tok, life := s.issue("fed.", "principal://"+poolName+"/subject/"+claims.Subject)
 	s.mu.Unlock()
 	writeJSON(w, map[string]any{
 		"access_token":      tok,
@@ -310,6 +384,10 @@ func googleError(w http.ResponseWriter, code int, status, msg string) {
 // generateAccessToken is IAM Credentials'
 // projects/-/serviceAccounts/EMAIL:generateAccessToken.
 func (s *Server) generateAccessToken(w http.ResponseWriter, r *http.Request) {
+	if email, ok := strings.CutSuffix(r.PathValue("call"), ":signJwt"); ok && r.PathValue("project") == "-" {
+		s.signJWT(w, r, email)
+		return
+	}
 	s.count("iamcredentials.generateAccessToken")
 	email, ok := strings.CutSuffix(r.PathValue("call"), ":generateAccessToken")
 	if !ok || r.PathValue("project") != "-" {
@@ -338,6 +416,80 @@ func (s *Server) generateAccessToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, life := s.issue("ya29.", "serviceAccount:"+email)
 	writeJSON(w, map[string]any{"accessToken": tok, "expireTime": s.now().Add(life).UTC().Format(time.RFC3339)})
+}
+
+// SystemKey returns the ID and public half of the Google-managed key with
+// which IAM Credentials' signJwt signs for the service account email,
+// creating it on first use, as Google publishes it at
+// www.googleapis.com/service_accounts/v1/metadata/x509/EMAIL.
+func (s *Server) SystemKey(email string) (string, crypto.PublicKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, err := s.systemKeyLocked(email)
+	if err != nil {
+		return "", nil, err
+	}
+	return k.id, &k.key.PublicKey, nil
+}
+
+type systemKey struct {
+	id  string
+	key *rsa.PrivateKey
+}
+
+func (s *Server) systemKeyLocked(email string) (*systemKey, error) {
+	if k := s.systemKeys[email]; k != nil {
+		return k, nil
+	}
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	id := make([]byte, 20)
+	rand.Read(id)
+	k := &systemKey{id: hex.EncodeToString(id), key: priv}
+	s.systemKeys[email] = k
+	return k, nil
+}
+
+// signJWT answers IAM Credentials' signJwt: the payload, a JSON claim set,
+// signed RS256 with the service account's Google-managed key, for callers
+// allowed to impersonate it.
+func (s *Server) signJWT(w http.ResponseWriter, r *http.Request, email string) {
+	s.count("iamcredentials.signJwt")
+	bearer, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	var body struct {
+		Payload string `json:"payload"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil || !json.Valid([]byte(body.Payload)) {
+		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Request contains an invalid argument.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := s.tokens[bearer]
+	if at == nil || !s.now().Before(at.expires) {
+		googleError(w, http.StatusUnauthorized, "UNAUTHENTICATED", unauthenticated)
+		return
+	}
+	if !contains(s.impersonators[email], at.principal) {
+		googleError(w, http.StatusForbidden, "PERMISSION_DENIED", "Permission 'iam.serviceAccounts.signJwt' denied on resource (or it may not exist).")
+		return
+	}
+	k, err := s.systemKeyLocked(email)
+	if err != nil {
+		googleError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
+		return
+	}
+	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": k.id})
+	signed := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString([]byte(body.Payload))
+	digest := sha256.Sum256([]byte(signed))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, k.key, crypto.SHA256, digest[:])
+	if err != nil {
+		googleError(w, http.StatusInternalServerError, "INTERNAL", err.Error())
+		return
+	}
+	writeJSON(w, map[string]any{"keyId": k.id, "signedJwt": signed + "." + base64.RawURLEncoding.EncodeToString(sig)})
 }
 
 // metadataValue serves the GCE metadata server's values.

@@ -32,7 +32,19 @@ import (
 type Applier struct {
 	dyn    dynamic.Interface
 	mapper *restmapper.DeferredDiscoveryRESTMapper
+
+	// FieldValidation is sent with every create and update: "Strict"
+	// refuses unknown and duplicate fields, as `kubectl apply` does by
+	// default; empty leaves the apiserver's default, which drops unknown
+	// fields with a warning.
+	FieldValidation string
+	// Namespace is where namespaced objects that name none are applied;
+	// empty means "default".
+	Namespace string
 }
+
+// StrictFieldValidation is the FieldValidation `kubectl apply` uses.
+const StrictFieldValidation = metav1.FieldValidationStrict
 
 // New returns an Applier for cfg.
 func New(cfg *rest.Config) (*Applier, error) {
@@ -125,6 +137,9 @@ func (a *Applier) resource(obj *unstructured.Unstructured) (dynamic.ResourceInte
 	if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
 		ns := obj.GetNamespace()
 		if ns == "" {
+			ns = a.Namespace
+		}
+		if ns == "" {
 			ns = "default"
 		}
 		return a.dyn.Resource(mapping.Resource).Namespace(ns), nil
@@ -144,7 +159,7 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured) 
 		if err != nil {
 			return false, err
 		}
-		_, err = res.Create(ctx, obj, metav1.CreateOptions{})
+		_, err = res.Create(ctx, obj, metav1.CreateOptions{FieldValidation: a.FieldValidation})
 		if apierrors.IsAlreadyExists(err) {
 			var cur *unstructured.Unstructured
 			if cur, err = res.Get(ctx, obj.GetName(), metav1.GetOptions{}); err != nil {
@@ -152,7 +167,7 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured) 
 			}
 			obj = obj.DeepCopy()
 			obj.SetResourceVersion(cur.GetResourceVersion())
-			_, err = res.Update(ctx, obj, metav1.UpdateOptions{})
+			_, err = res.Update(ctx, obj, metav1.UpdateOptions{FieldValidation: a.FieldValidation})
 			if apierrors.IsConflict(err) {
 				lastErr = err
 				return false, nil

@@ -3,6 +3,8 @@ package aws
 import (
 	"context"
 	"fmt"
+	"maps"
+	"sort"
 	"time"
 
 	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
@@ -79,8 +81,8 @@ func (p *Provider) credentialChain(ctx context.Context, cfg sdkaws.Config, store
 			// spec.role is the web identity role; assuming it again
 			// would be a wasted call.
 			role = ""
-			if spec.ExternalID != "" || len(spec.SessionTags) > 0 {
-				return nil, fmt.Errorf("%s: spec.provider.aws.role is the web identity role here, and AssumeRoleWithWebIdentity takes no externalID or sessionTags: annotate the ServiceAccount with %s instead", secretstore.Ref(store), RoleAnnotation)
+			if spec.ExternalID != "" || len(spec.SessionTags) > 0 || len(sessionTags(store, spec)) > 0 {
+				return nil, fmt.Errorf("%s: spec.provider.aws.role is the web identity role here, and AssumeRoleWithWebIdentity takes no externalID, sessionTags or sessionTagsPolicy tags: annotate the ServiceAccount with %s instead", secretstore.Ref(store), RoleAnnotation)
 			}
 		}
 		web.sts = stsWith(sdkaws.AnonymousCredentials{})
@@ -102,12 +104,53 @@ func (p *Provider) credentialChain(ctx context.Context, cfg sdkaws.Config, store
 			for _, t := range spec.SessionTags {
 				o.Tags = append(o.Tags, ststypes.Tag{Key: sdkaws.String(t.Key), Value: sdkaws.String(t.Value)})
 			}
+			o.Tags = append(o.Tags, sessionTags(store, spec)...)
 			for _, k := range spec.TransitiveTagKeys {
 				o.TransitiveTagKeys = append(o.TransitiveTagKeys, *k)
 			}
 		}))
 	}
 	return chain, nil
+}
+
+// The session tags of sessionTagsPolicy Simple and Custom, as ESO names
+// them.
+const (
+	tagNamespace = "esoNamespace"
+	tagStoreName = "esoStoreName"
+	tagStoreKind = "esoStoreKind"
+)
+
+// sessionTags returns the tags spec.sessionTagsPolicy adds when assuming
+// spec.role, sorted by key. The namespace is the store's: the policy is
+// refused on a ClusterSecretStore, whose ExternalSecrets' namespaces one
+// shared session cannot name.
+func sessionTags(store secretstore.GenericStore, spec *secretstore.AWSProvider) []ststypes.Tag {
+	var tags map[string]string
+	switch spec.SessionTagsPolicy {
+	case secretstore.AWSSessionTagsPolicySimple:
+		tags = map[string]string{}
+	case secretstore.AWSSessionTagsPolicyCustom:
+		tags = maps.Clone(spec.CustomSessionTags)
+		if tags == nil {
+			tags = map[string]string{}
+		}
+	default:
+		return nil
+	}
+	tags[tagNamespace] = store.GetNamespace()
+	tags[tagStoreName] = store.GetName()
+	tags[tagStoreKind] = store.Kind()
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]ststypes.Tag, 0, len(tags))
+	for _, k := range keys {
+		out = append(out, ststypes.Tag{Key: sdkaws.String(k), Value: sdkaws.String(tags[k])})
+	}
+	return out
 }
 
 func cache(p sdkaws.CredentialsProvider) sdkaws.CredentialsProvider {

@@ -190,6 +190,44 @@ func TestAssumeRoleChain(t *testing.T) {
 	})
 }
 
+// sessionTagsPolicy tags the session of spec.role with the store's
+// namespace, name and kind, and with Custom, customSessionTags too.
+func TestSessionTagsPolicy(t *testing.T) {
+	h := newHarness(t)
+	h.needEmulator()
+	h.emu.PutSecret("db", "v")
+	h.emu.AddRole(awsemu.Role{ARN: roleARN("tagged"), TrustedPrincipals: []string{awsemu.UserARN}})
+	tests := map[string]struct {
+		mod  func(*secretstore.AWSProvider)
+		want map[string]string
+	}{
+		"None": {mod: func(a *secretstore.AWSProvider) { a.SessionTagsPolicy = secretstore.AWSSessionTagsPolicyNone }},
+		"Simple": {mod: func(a *secretstore.AWSProvider) { a.SessionTagsPolicy = secretstore.AWSSessionTagsPolicySimple },
+			want: map[string]string{"esoNamespace": namespace, "esoStoreName": "aws", "esoStoreKind": "SecretStore"}},
+		"Custom, with sessionTags": {mod: func(a *secretstore.AWSProvider) {
+			a.SessionTagsPolicy = secretstore.AWSSessionTagsPolicyCustom
+			a.CustomSessionTags = map[string]string{"team": "a", "env": "prod"}
+			a.SessionTags = []*secretstore.AWSTag{{Key: "cost-center", Value: "42"}}
+		}, want: map[string]string{"esoNamespace": namespace, "esoStoreName": "aws", "esoStoreKind": "SecretStore", "team": "a", "env": "prod", "cost-center": "42"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			before := len(h.emu.Sessions())
+			c := h.client(sm, func(a *secretstore.AWSProvider) { a.Role = roleARN("tagged"); tc.mod(a) })
+			if got, err := read(c, provider.Ref{Key: "db"}, ""); err != nil || got != "v" {
+				t.Fatalf("read: got %q, %v", got, err)
+			}
+			sessions := h.emu.Sessions()[before:]
+			if len(sessions) != 1 {
+				t.Fatalf("%d sessions, want 1", len(sessions))
+			}
+			if diff := cmp.Diff(tc.want, sessions[0].Tags, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("session tags (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestRegionErrors(t *testing.T) {
 	h := newHarness(t)
 	h.needEmulator()

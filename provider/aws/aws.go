@@ -156,9 +156,47 @@ func awsSpec(store secretstore.GenericStore) (*secretstore.AWSProvider, error) {
 		}
 		tagKeys[t.Key] = true
 	}
+	switch a.SessionTagsPolicy {
+	case "", secretstore.AWSSessionTagsPolicyNone:
+	case secretstore.AWSSessionTagsPolicySimple, secretstore.AWSSessionTagsPolicyCustom:
+		if a.Role == "" {
+			return nil, fmt.Errorf("%s: spec.provider.aws.sessionTagsPolicy %s tags the session of spec.provider.aws.role, which is not set", ref, a.SessionTagsPolicy)
+		}
+		if store.Kind() == secretstore.KindClusterSecretStore {
+			// ESO tags each ExternalSecret's session with that
+			// ExternalSecret's namespace; secretsync keeps one session per
+			// store, shared by every namespace, so it could only lie.
+			return nil, fmt.Errorf("%s: spec.provider.aws.sessionTagsPolicy %s is not supported on a ClusterSecretStore: its esoNamespace tag names each ExternalSecret's namespace, and secretsync keeps one AWS session per store; use a SecretStore per namespace, or sessionTags", ref, a.SessionTagsPolicy)
+		}
+		for _, k := range []string{tagNamespace, tagStoreName, tagStoreKind} {
+			if tagKeys[k] {
+				return nil, fmt.Errorf("%s: spec.provider.aws.sessionTags sets %s, which sessionTagsPolicy %s sets", ref, k, a.SessionTagsPolicy)
+			}
+			tagKeys[k] = true
+		}
+	default:
+		return nil, fmt.Errorf("%s: spec.provider.aws.sessionTagsPolicy must be None, Simple or Custom, not %q", ref, a.SessionTagsPolicy)
+	}
+	if len(a.CustomSessionTags) > 0 && a.SessionTagsPolicy != secretstore.AWSSessionTagsPolicyCustom {
+		return nil, fmt.Errorf("%s: spec.provider.aws.customSessionTags are added only with sessionTagsPolicy Custom, not %q", ref, a.SessionTagsPolicy)
+	}
+	for k := range a.CustomSessionTags {
+		if k == "" || tagKeys[k] {
+			return nil, fmt.Errorf("%s: spec.provider.aws.customSessionTags: key %q is empty or set twice", ref, k)
+		}
+		tagKeys[k] = true
+	}
 	for _, k := range a.TransitiveTagKeys {
 		if k == nil || !tagKeys[*k] {
 			return nil, fmt.Errorf("%s: spec.provider.aws.transitiveTagKeys must name session tags", ref)
+		}
+	}
+	if sm := a.SecretsManager; sm != nil {
+		if sm.ForceDeleteWithoutRecovery && sm.RecoveryWindowInDays != 0 {
+			return nil, fmt.Errorf("%s: spec.provider.aws.secretsManager: set forceDeleteWithoutRecovery or recoveryWindowInDays, not both", ref)
+		}
+		if d := sm.RecoveryWindowInDays; d != 0 && (d < 7 || d > 30) {
+			return nil, fmt.Errorf("%s: spec.provider.aws.secretsManager.recoveryWindowInDays must be from 7 to 30, not %d", ref, d)
 		}
 	}
 	return a, nil

@@ -7,7 +7,12 @@
 // session token), from auth.jwt (IRSA: a ServiceAccount token from the
 // TokenRequest API exchanged with AssumeRoleWithWebIdentity), or, with
 // neither, from the SDK's default chain. spec.additionalRoles and then
-// spec.role are assumed on top, role with externalID and sessionTags. A
+// spec.role are assumed on top, role with externalID and sessionTags, and
+// with the tags of sessionTagsPolicy (esoNamespace, esoStoreName,
+// esoStoreKind, and customSessionTags with Custom; refused on a
+// ClusterSecretStore, whose one session cannot name each ExternalSecret's
+// namespace as ESO's do). secretsManager, a PushSecret setting, is checked
+// and otherwise unused. A
 // client builds its SDK clients and this chain once; each step caches its
 // credentials and refreshes them a minute before they expire.
 //

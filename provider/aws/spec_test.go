@@ -48,6 +48,44 @@ func TestValidateStore(t *testing.T) {
 		"an additional role name":   {mod: func(a *secretstore.AWSProvider) { a.AdditionalRoles = []string{"hop"} }, want: `role "hop" is not an ARN`},
 		"a transitive key untagged": {mod: func(a *secretstore.AWSProvider) { k := "x"; a.TransitiveTagKeys = []*string{&k} }, want: "must name session tags"},
 		"a session tag with no key": {mod: func(a *secretstore.AWSProvider) { a.SessionTags = []*secretstore.AWSTag{{Value: "v"}} }, want: "has no key"},
+		"sessionTagsPolicy Simple": {mod: func(a *secretstore.AWSProvider) {
+			a.Role, a.SessionTagsPolicy = "arn:aws:iam::1:role/a", secretstore.AWSSessionTagsPolicySimple
+		}},
+		"sessionTagsPolicy Custom with a transitive custom tag": {mod: func(a *secretstore.AWSProvider) {
+			a.Role, a.SessionTagsPolicy = "arn:aws:iam::1:role/a", secretstore.AWSSessionTagsPolicyCustom
+			a.CustomSessionTags = map[string]string{"team": "a"}
+			k := "team"
+			a.TransitiveTagKeys = []*string{&k}
+		}},
+		"sessionTagsPolicy without a role": {mod: func(a *secretstore.AWSProvider) { a.SessionTagsPolicy = secretstore.AWSSessionTagsPolicySimple },
+			want: "sessionTagsPolicy Simple tags the session of spec.provider.aws.role, which is not set"},
+		"sessionTagsPolicy on a ClusterSecretStore": {cluster: true, mod: func(a *secretstore.AWSProvider) {
+			a.Role, a.SessionTagsPolicy = "arn:aws:iam::1:role/a", secretstore.AWSSessionTagsPolicySimple
+		}, want: "sessionTagsPolicy Simple is not supported on a ClusterSecretStore"},
+		"an unknown sessionTagsPolicy": {mod: func(a *secretstore.AWSProvider) {
+			a.Role, a.SessionTagsPolicy = "arn:aws:iam::1:role/a", "All"
+		}, want: "must be None, Simple or Custom"},
+		"customSessionTags without Custom": {mod: func(a *secretstore.AWSProvider) {
+			a.Role, a.SessionTagsPolicy = "arn:aws:iam::1:role/a", secretstore.AWSSessionTagsPolicySimple
+			a.CustomSessionTags = map[string]string{"team": "a"}
+		}, want: "customSessionTags are added only with sessionTagsPolicy Custom"},
+		"a session tag the policy sets": {mod: func(a *secretstore.AWSProvider) {
+			a.Role, a.SessionTagsPolicy = "arn:aws:iam::1:role/a", secretstore.AWSSessionTagsPolicySimple
+			a.SessionTags = []*secretstore.AWSTag{{Key: "esoNamespace", Value: "x"}}
+		}, want: "sets esoNamespace, which sessionTagsPolicy Simple sets"},
+		"secretsManager, for PushSecret": {mod: func(a *secretstore.AWSProvider) {
+			a.SecretsManager = &secretstore.AWSSecretsManager{RecoveryWindowInDays: 7}
+		}},
+		"secretsManager with both delete settings": {mod: func(a *secretstore.AWSProvider) {
+			a.SecretsManager = &secretstore.AWSSecretsManager{ForceDeleteWithoutRecovery: true, RecoveryWindowInDays: 7}
+		}, want: "not both"},
+		"secretsManager with a recovery window out of range": {mod: func(a *secretstore.AWSProvider) {
+			a.SecretsManager = &secretstore.AWSSecretsManager{RecoveryWindowInDays: 3}
+		}, want: "from 7 to 30"},
+		"a key reference with no name": {mod: func(a *secretstore.AWSProvider) {
+			staticKeys(nil)(a)
+			a.Auth.SecretRef.AccessKeyID = secretstore.SecretKeySelector{}
+		}, want: "accessKeyIDSecretRef needs name and key"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -141,6 +141,30 @@ func TestEnvironments(t *testing.T) {
 			u := "https://no-such-vault.vault.azure.net"
 			a.VaultURL = &u
 		}, want: "cannot resolve no-such-vault.vault.azure.net: check vaultUrl and environmentType"},
+		"an Azure Stack Hub, through customCloudConfig": {mod: func(a *secretstore.AzureKVProvider) {
+			vault(".vault.local.azurestack.external", azure.AzureStackCloud)(a)
+			yes, kv, suffix := true, "https://vault.local.azurestack.external/", ".vault.local.azurestack.external"
+			a.UseAzureSDK = &yes
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{
+				ActiveDirectoryEndpoint: "https://login.local.azurestack.external/",
+				KeyVaultEndpoint:        &kv,
+				KeyVaultDNSSuffix:       &suffix,
+			}
+		}, wantResource: "https://vault.local.azurestack.external"},
+		"an Azure Stack Hub, the resource from keyVaultDNSSuffix": {mod: func(a *secretstore.AzureKVProvider) {
+			vault(".vault.local.azurestack.external", azure.AzureStackCloud)(a)
+			yes, suffix := true, ".vault.local.azurestack.external"
+			a.UseAzureSDK = &yes
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{
+				ActiveDirectoryEndpoint: "https://login.local.azurestack.external/",
+				KeyVaultDNSSuffix:       &suffix,
+			}
+		}, wantResource: "https://vault.local.azurestack.external"},
+		"the public cloud's vault with an Azure Stack authority": {mod: func(a *secretstore.AzureKVProvider) {
+			yes := true
+			a.UseAzureSDK = &yes
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{ActiveDirectoryEndpoint: "https://login.local.azurestack.external/"}
+		}, want: "AADSTS500011: The resource principal named https://vault.azure.net was not found in the tenant"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package azure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -190,12 +191,17 @@ func azureSpec(store secretstore.GenericStore) (*secretstore.AzureKVProvider, en
 	}
 	env, ok := environments[a.EnvironmentType]
 	switch {
+	case a.CustomCloudConfig != nil:
+		var err error
+		if env, err = customEnvironment(a, env); err != nil {
+			return nil, environment{}, fmt.Errorf("%s: %w", ref, err)
+		}
 	case a.EnvironmentType == GermanCloud:
 		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType GermanCloud: Microsoft Cloud Deutschland closed in 2021; use PublicCloud", ref)
 	case a.EnvironmentType == AzureStackCloud:
-		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType AzureStackCloud needs a custom cloud configuration, which this store schema does not have", ref)
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType AzureStackCloud needs spec.provider.azurekv.customCloudConfig, with useAzureSDK: true", ref)
 	case !ok:
-		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType must be PublicCloud, USGovernmentCloud or ChinaCloud, not %q", ref, a.EnvironmentType)
+		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.environmentType must be PublicCloud, USGovernmentCloud, ChinaCloud or, with customCloudConfig, AzureStackCloud, not %q", ref, a.EnvironmentType)
 	}
 	if a.TenantID != nil && !validTenantID(*a.TenantID) {
 		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.tenantId %q is not a tenant ID: letters, digits, dots and dashes", ref, *a.TenantID)
@@ -246,6 +252,68 @@ func azureSpec(store secretstore.GenericStore) (*secretstore.AzureKVProvider, en
 		return nil, environment{}, fmt.Errorf("%s: spec.provider.azurekv.authType must be ServicePrincipal, ManagedIdentity or WorkloadIdentity, not %q", ref, authType(a))
 	}
 	return a, env, nil
+}
+
+// customEnvironment applies spec.customCloudConfig to the cloud of
+// environmentType, as ESO's azcore-based client does: the Entra ID
+// authority, the Key Vault resource tokens are requested for (from
+// keyVaultEndpoint, or the cloud's own), and the DNS suffix vaultUrl must
+// end in. ESO accepts it only with useAzureSDK, its azcore-based client;
+// secretsync has only that client, and asks for the same flag so that a
+// manifest means the same to both.
+func customEnvironment(a *secretstore.AzureKVProvider, base environment) (environment, error) {
+	cc := a.CustomCloudConfig
+	if a.UseAzureSDK == nil || !*a.UseAzureSDK {
+		return environment{}, errors.New("spec.provider.azurekv.customCloudConfig requires useAzureSDK: true, as in ESO")
+	}
+	ad, err := httpsURL(cc.ActiveDirectoryEndpoint)
+	if err != nil {
+		return environment{}, fmt.Errorf("spec.provider.azurekv.customCloudConfig.activeDirectoryEndpoint %w", err)
+	}
+	env := environment{cloud: cloud.Configuration{
+		ActiveDirectoryAuthorityHost: ad,
+		Services:                     map[cloud.ServiceName]cloud.ServiceConfiguration{},
+	}, resource: base.resource}
+	for k, v := range base.cloud.Services {
+		env.cloud.Services[k] = v
+	}
+	if kv := cc.KeyVaultEndpoint; kv != nil && *kv != "" {
+		u, err := httpsURL(*kv)
+		if err != nil {
+			return environment{}, fmt.Errorf("spec.provider.azurekv.customCloudConfig.keyVaultEndpoint %w", err)
+		}
+		env.resource = strings.TrimRight(u, "/")
+	}
+	if suffix := cc.KeyVaultDNSSuffix; suffix != nil && *suffix != "" {
+		u, _ := url.Parse(*a.VaultURL)
+		if !strings.HasSuffix(u.Hostname(), "."+strings.TrimPrefix(*suffix, ".")) {
+			return environment{}, fmt.Errorf("spec.provider.azurekv.vaultUrl %q is not in customCloudConfig.keyVaultDNSSuffix %q", *a.VaultURL, *suffix)
+		}
+		if env.resource == "" {
+			env.resource = "https://vault." + strings.TrimPrefix(*suffix, ".")
+		}
+	}
+	if rm := cc.ResourceManagerEndpoint; rm != nil && *rm != "" {
+		u, err := httpsURL(*rm)
+		if err != nil {
+			return environment{}, fmt.Errorf("spec.provider.azurekv.customCloudConfig.resourceManagerEndpoint %w", err)
+		}
+		// No Key Vault read goes to Resource Manager; it is set for the
+		// credential's cloud configuration, as ESO sets it.
+		env.cloud.Services[cloud.ResourceManager] = cloud.ServiceConfiguration{Endpoint: u, Audience: u}
+	}
+	if env.resource == "" {
+		return environment{}, fmt.Errorf("spec.provider.azurekv.customCloudConfig: environmentType %s has no Key Vault endpoint of its own; set keyVaultEndpoint or keyVaultDNSSuffix", a.EnvironmentType)
+	}
+	return env, nil
+}
+
+func httpsURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" {
+		return "", fmt.Errorf("%q is not an https URL", raw)
+	}
+	return raw, nil
 }
 
 // validTenantID is azidentity's rule, checked here so that a typo is

@@ -27,7 +27,14 @@
 // environmentType chooses the cloud: PublicCloud (the default),
 // USGovernmentCloud or ChinaCloud, that is the authority host
 // (login.microsoftonline.com, .us, login.chinacloudapi.cn) and the Key
-// Vault resource tokens are validated for. The tenant and resource of
+// Vault resource tokens are validated for. customCloudConfig, which as in
+// ESO needs useAzureSDK: true, replaces the authority with
+// activeDirectoryEndpoint and the resource with keyVaultEndpoint (or
+// https://vault plus keyVaultDNSSuffix), for an Azure Stack Hub
+// (environmentType AzureStackCloud, which needs it) or a sovereign cloud's
+// other authority; vaultUrl must end in keyVaultDNSSuffix. secretsync has
+// only the azcore SDK that useAzureSDK selects in ESO, so the flag changes
+// nothing else. The tenant and resource of
 // each request are those of Key Vault's authentication challenge, which
 // the SDK checks against the vault's domain.
 //

@@ -57,9 +57,39 @@ func TestValidateStore(t *testing.T) {
 			sp(nil)(a)
 			a.VaultURL = str("https://v.vault.azure.net/secrets/db")
 		}, want: "is not the https URL of a vault"},
-		"German cloud":         {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.EnvironmentType = azure.GermanCloud }, want: "closed in 2021"},
-		"Azure Stack":          {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.EnvironmentType = azure.AzureStackCloud }, want: "needs a custom cloud configuration"},
-		"an unknown cloud":     {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.EnvironmentType = "Moon" }, want: `environmentType must be PublicCloud, USGovernmentCloud or ChinaCloud, not "Moon"`},
+		"German cloud":      {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.EnvironmentType = azure.GermanCloud }, want: "closed in 2021"},
+		"Azure Stack":       {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.EnvironmentType = azure.AzureStackCloud }, want: "AzureStackCloud needs spec.provider.azurekv.customCloudConfig"},
+		"an unknown cloud":  {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.EnvironmentType = "Moon" }, want: `environmentType must be PublicCloud, USGovernmentCloud, ChinaCloud or, with customCloudConfig, AzureStackCloud, not "Moon"`},
+		"useAzureSDK false": {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); no := false; a.UseAzureSDK = &no }},
+		"useAzureSDK true":  {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); yes := true; a.UseAzureSDK = &yes }},
+		"customCloudConfig without useAzureSDK": {mod: func(a *secretstore.AzureKVProvider) {
+			sp(nil)(a)
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{ActiveDirectoryEndpoint: "https://login.partner.microsoftonline.cn/"}
+		}, want: "customCloudConfig requires useAzureSDK: true"},
+		"customCloudConfig for China with workload identity": {mod: func(a *secretstore.AzureKVProvider) {
+			yes := true
+			a.VaultURL, a.EnvironmentType, a.UseAzureSDK = str("https://v.vault.azure.cn"), azure.ChinaCloud, &yes
+			a.AuthType, a.ServiceAccountRef = auth(secretstore.AzureWorkloadIdentity), &secretstore.ServiceAccountSelector{Name: "sa"}
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{ActiveDirectoryEndpoint: "https://login.partner.microsoftonline.cn/"}
+		}},
+		"customCloudConfig with an authority over HTTP": {mod: func(a *secretstore.AzureKVProvider) {
+			sp(nil)(a)
+			yes := true
+			a.UseAzureSDK = &yes
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{ActiveDirectoryEndpoint: "http://login.example"}
+		}, want: `customCloudConfig.activeDirectoryEndpoint "http://login.example" is not an https URL`},
+		"a vault outside keyVaultDNSSuffix": {mod: func(a *secretstore.AzureKVProvider) {
+			sp(nil)(a)
+			yes, suffix := true, ".vault.local.azurestack.external"
+			a.EnvironmentType, a.UseAzureSDK = azure.AzureStackCloud, &yes
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{ActiveDirectoryEndpoint: "https://login.local.azurestack.external/", KeyVaultDNSSuffix: &suffix}
+		}, want: `is not in customCloudConfig.keyVaultDNSSuffix`},
+		"Azure Stack with no Key Vault endpoint": {mod: func(a *secretstore.AzureKVProvider) {
+			sp(nil)(a)
+			yes := true
+			a.EnvironmentType, a.UseAzureSDK = azure.AzureStackCloud, &yes
+			a.CustomCloudConfig = &secretstore.AzureCustomCloudConfig{ActiveDirectoryEndpoint: "https://login.local.azurestack.external/"}
+		}, want: "has no Key Vault endpoint of its own; set keyVaultEndpoint or keyVaultDNSSuffix"},
 		"an unknown authType":  {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.AuthType = auth("Password") }, want: `not "Password"`},
 		"a tenant with spaces": {mod: func(a *secretstore.AzureKVProvider) { sp(nil)(a); a.TenantID = str("my tenant") }, want: "is not a tenant ID"},
 		"no authSecretRef":     {want: "authType ServicePrincipal needs spec.provider.azurekv.authSecretRef.clientId"},

@@ -24,7 +24,7 @@ const maxBody = 32 << 20
 type client struct {
 	store                                string
 	base                                 string
-	token                                string
+	token                                func(context.Context) (string, error)
 	project, config, transformer, format string
 	http                                 *http.Client
 	maxAttempts                          int
@@ -87,7 +87,11 @@ func (c *client) get(ctx context.Context, path string, query url.Values, header 
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		tok, err := c.token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
 		if req.Header.Get("Accept") == "" {
 			req.Header.Set("Accept", "application/json")
 		}

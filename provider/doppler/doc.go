@@ -6,8 +6,13 @@
 // The store names auth.secretRef.dopplerToken, the Secret key holding a
 // Doppler token, sent as Authorization: Bearer as Doppler's API reference
 // shows. A service token reads its own config, so project and config are
-// left out; a personal or service account token needs both. Requests go
-// to [DefaultBaseURL] unless [WithBaseURL] says otherwise.
+// left out; a personal or service account token needs both. The key
+// defaults to dopplerToken, as in ESO. With auth.oidcConfig instead, a
+// token of the ServiceAccount it names (audiences: the API's URL and
+// "secretStore:NAMESPACE:NAME" or "clusterSecretStore:NAME") is exchanged
+// at POST /v3/auth/oidc for a token of the Doppler identity named, kept
+// until a minute before it expires. Requests go to [DefaultBaseURL]
+// unless [WithBaseURL] says otherwise.
 //
 // Every read downloads the whole config with
 // GET /v3/configs/config/secrets/download; the client never asks for one

@@ -97,15 +97,31 @@ func dopplerSpec(store secretstore.GenericStore) (*secretstore.DopplerProvider, 
 		return nil, fmt.Errorf("%s: spec.provider.doppler is not set", ref)
 	}
 	d := spec.Provider.Doppler
-	if d.Auth == nil {
-		return nil, fmt.Errorf("%s: spec.provider.doppler.auth.secretRef.dopplerToken is not set", ref)
+	if d.Auth == nil || (d.Auth.SecretRef == nil) == (d.Auth.OIDCConfig == nil) {
+		return nil, fmt.Errorf("%s: spec.provider.doppler.auth: set exactly one of secretRef and oidcConfig", ref)
 	}
-	sel := d.Auth.SecretRef.DopplerToken
-	if sel.Name == "" || sel.Key == "" {
-		return nil, fmt.Errorf("%s: spec.provider.doppler.auth.secretRef.dopplerToken needs name and key", ref)
+	if d.Auth.SecretRef != nil {
+		sel := d.Auth.SecretRef.DopplerToken
+		if sel.Name == "" {
+			return nil, fmt.Errorf("%s: spec.provider.doppler.auth.secretRef.dopplerToken.name is not set", ref)
+		}
+		if _, err := provider.CredentialNamespace(store, sel.Namespace); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := provider.CredentialNamespace(store, sel.Namespace); err != nil {
-		return nil, err
+	if o := d.Auth.OIDCConfig; o != nil {
+		if o.Identity == "" {
+			return nil, fmt.Errorf("%s: spec.provider.doppler.auth.oidcConfig.identity is not set", ref)
+		}
+		if o.ServiceAccountRef.Name == "" {
+			return nil, fmt.Errorf("%s: spec.provider.doppler.auth.oidcConfig.serviceAccountRef.name is not set", ref)
+		}
+		if o.ExpirationSeconds != nil && *o.ExpirationSeconds < 600 {
+			return nil, fmt.Errorf("%s: spec.provider.doppler.auth.oidcConfig.expirationSeconds must be at least 600, the shortest token the TokenRequest API issues", ref)
+		}
+		if _, err := provider.CredentialNamespace(store, o.ServiceAccountRef.Namespace); err != nil {
+			return nil, err
+		}
 	}
 	if (d.Project == "") != (d.Config == "") {
 		return nil, fmt.Errorf("%s: spec.provider.doppler: set project and config together (for a personal or service account token), or neither (for a service token)", ref)
@@ -126,21 +142,9 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	if err != nil {
 		return nil, err
 	}
-	sel := spec.Auth.SecretRef.DopplerToken
-	tok, err := provider.SecretKey(ctx, creds, store, sel)
-	if err != nil {
-		return nil, fmt.Errorf("%s: Doppler token: %w", secretstore.Ref(store), err)
-	}
-	// A token pasted into a Secret often ends in a newline, which no
-	// token contains.
-	token := strings.TrimSpace(string(tok))
-	if token == "" {
-		return nil, fmt.Errorf("%s: the Doppler token in key %q of Secret %q is empty", secretstore.Ref(store), sel.Key, sel.Name)
-	}
 	c := &client{
 		store:       secretstore.Ref(store),
 		base:        strings.TrimRight(p.opts.baseURL, "/"),
-		token:       token,
 		project:     spec.Project,
 		config:      spec.Config,
 		transformer: spec.NameTransformer,
@@ -163,5 +167,26 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	if c.maxWait <= 0 {
 		c.maxWait = 30 * time.Second
 	}
+	if o := spec.Auth.OIDCConfig; o != nil {
+		c.token = newOIDCToken(c, store, creds, o).get
+		return c, nil
+	}
+	sel := spec.Auth.SecretRef.DopplerToken
+	if sel.Key == "" {
+		// ESO's default key, as kubectl create secret --from-literal
+		// dopplerToken=... writes it.
+		sel.Key = "dopplerToken"
+	}
+	tok, err := provider.SecretKey(ctx, creds, store, sel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: Doppler token: %w", secretstore.Ref(store), err)
+	}
+	// A token pasted into a Secret often ends in a newline, which no
+	// token contains.
+	token := strings.TrimSpace(string(tok))
+	if token == "" {
+		return nil, fmt.Errorf("%s: the Doppler token in key %q of Secret %q is empty", secretstore.Ref(store), sel.Key, sel.Name)
+	}
+	c.token = func(context.Context) (string, error) { return token, nil }
 	return c, nil
 }

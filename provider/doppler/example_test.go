@@ -27,7 +27,7 @@ func Example() {
 	store := &secretstore.SecretStore{
 		ObjectMeta: metav1.ObjectMeta{Name: "doppler-auth-api", Namespace: "team-a"},
 		Spec: secretstore.Spec{Provider: &secretstore.Provider{Doppler: &secretstore.DopplerProvider{
-			Auth: &secretstore.DopplerAuth{SecretRef: secretstore.DopplerAuthSecretRef{
+			Auth: &secretstore.DopplerAuth{SecretRef: &secretstore.DopplerAuthSecretRef{
 				DopplerToken: secretstore.SecretKeySelector{Name: "doppler-token-auth-api", Key: "dopplerToken"},
 			}},
 		}}},

@@ -28,9 +28,26 @@ func TestValidateStore(t *testing.T) {
 		"an unknown format": {mod: func(d *secretstore.DopplerProvider) { d.Format = "env-no-quotes" },
 			want: `format "env-no-quotes" is not one of`},
 		"no auth": {mod: func(d *secretstore.DopplerProvider) { d.Auth = nil },
-			want: "dopplerToken is not set"},
-		"a token reference without key": {mod: func(d *secretstore.DopplerProvider) { d.Auth.SecretRef.DopplerToken.Key = "" },
-			want: "needs name and key"},
+			want: "set exactly one of secretRef and oidcConfig"},
+		"a token reference without key, which defaults to dopplerToken": {mod: func(d *secretstore.DopplerProvider) { d.Auth.SecretRef.DopplerToken.Key = "" }},
+		"a token reference without name": {mod: func(d *secretstore.DopplerProvider) { d.Auth.SecretRef.DopplerToken.Name = "" },
+			want: "dopplerToken.name is not set"},
+		"oidcConfig": {mod: oidcConfig("id-1")},
+		"secretRef and oidcConfig": {mod: func(d *secretstore.DopplerProvider) {
+			ref := d.Auth.SecretRef
+			oidcConfig("id-1")(d)
+			d.Auth.SecretRef = ref
+		}, want: "set exactly one of secretRef and oidcConfig"},
+		"oidcConfig without identity": {mod: oidcConfig(""), want: "oidcConfig.identity is not set"},
+		"oidcConfig with a token shorter than the TokenRequest API issues": {mod: func(d *secretstore.DopplerProvider) {
+			oidcConfig("id-1")(d)
+			short := int64(60)
+			d.Auth.OIDCConfig.ExpirationSeconds = &short
+		}, want: "expirationSeconds must be at least 600"},
+		"oidcConfig naming another namespace's ServiceAccount": {mod: func(d *secretstore.DopplerProvider) {
+			oidcConfig("id-1")(d)
+			d.Auth.OIDCConfig.ServiceAccountRef.Namespace = &other
+		}, want: `may only name namespace "team-a"`},
 		"another namespace's token": {mod: func(d *secretstore.DopplerProvider) { d.Auth.SecretRef.DopplerToken.Namespace = &other },
 			want: `may only name namespace "team-a"`},
 		"a cluster store without namespace": {cluster: true, want: "must set namespace"},
@@ -39,7 +56,7 @@ func TestValidateStore(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			d := &secretstore.DopplerProvider{Auth: &secretstore.DopplerAuth{SecretRef: secretstore.DopplerAuthSecretRef{
+			d := &secretstore.DopplerProvider{Auth: &secretstore.DopplerAuth{SecretRef: &secretstore.DopplerAuthSecretRef{
 				DopplerToken: secretstore.SecretKeySelector{Name: "doppler-token-auth-api", Key: "dopplerToken"},
 			}}}
 			if tc.mod != nil {

@@ -44,7 +44,7 @@ func newHarness(t *testing.T) *harness {
 // store is the ESO documentation's store: a service token, no project or
 // config.
 func (h *harness) store(mod func(*secretstore.DopplerProvider)) *secretstore.SecretStore {
-	d := &secretstore.DopplerProvider{Auth: &secretstore.DopplerAuth{SecretRef: secretstore.DopplerAuthSecretRef{
+	d := &secretstore.DopplerProvider{Auth: &secretstore.DopplerAuth{SecretRef: &secretstore.DopplerAuthSecretRef{
 		DopplerToken: secretstore.SecretKeySelector{Name: "doppler-token-auth-api", Key: "dopplerToken"},
 	}}}
 	if mod != nil {

@@ -58,7 +58,11 @@ func (p *Provider) NewClient(_ context.Context, store secretstore.GenericStore, 
 	if err != nil {
 		return nil, err
 	}
-	return &client{store: secretstore.Ref(store), data: data, mem: p.Memory}, nil
+	c := &client{store: secretstore.Ref(store), data: data, mem: p.Memory}
+	if r := store.StoreSpec().Provider.Fake.ValidationResult; r != nil {
+		c.validation = *r
+	}
+	return c, nil
 }
 
 type entryKey struct{ key, version string }
@@ -67,6 +71,9 @@ func index(store secretstore.GenericStore) (map[entryKey][]byte, error) {
 	spec := store.StoreSpec()
 	if spec.Provider == nil || spec.Provider.Fake == nil {
 		return nil, fmt.Errorf("%s: spec.provider.fake is not set", secretstore.Ref(store))
+	}
+	if r := spec.Provider.Fake.ValidationResult; r != nil && *r > secretstore.ValidationResultError {
+		return nil, fmt.Errorf("%s: spec.provider.fake.validationResult must be 0 (Ready), 1 (Unknown) or 2 (Error), not %d", secretstore.Ref(store), *r)
 	}
 	data := make(map[entryKey][]byte, len(spec.Provider.Fake.Data))
 	for i, d := range spec.Provider.Fake.Data {
@@ -90,9 +97,10 @@ func index(store secretstore.GenericStore) (map[entryKey][]byte, error) {
 }
 
 type client struct {
-	store string
-	data  map[entryKey][]byte
-	mem   *Memory
+	store      string
+	data       map[entryKey][]byte
+	mem        *Memory
+	validation secretstore.ValidationResult
 }
 
 func (c *client) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secret, error) {
@@ -149,5 +157,15 @@ func (c *client) Find(ctx context.Context, find provider.Find) (map[string][]byt
 	return out, nil
 }
 
-// Validate always succeeds: a fake store has nothing to reach.
-func (c *client) Validate(context.Context) error { return nil }
+// Validate reports spec.provider.fake.validationResult, as ESO's fake
+// store does: Ready succeeds, Unknown returns an error wrapping
+// [provider.ErrValidationUnknown] (the store stays Ready), and Error fails.
+func (c *client) Validate(context.Context) error {
+	switch c.validation {
+	case secretstore.ValidationResultReady:
+		return nil
+	case secretstore.ValidationResultUnknown:
+		return fmt.Errorf("%s: spec.provider.fake.validationResult is Unknown: %w", c.store, provider.ErrValidationUnknown)
+	}
+	return fmt.Errorf("%s: spec.provider.fake.validationResult is %s", c.store, c.validation)
+}

@@ -133,3 +133,46 @@ func TestMemory(t *testing.T) {
 		t.Errorf("latency must honour the context: %v", err)
 	}
 }
+
+// validationResult is what Validate reports, as in ESO's fake store.
+func TestValidationResult(t *testing.T) {
+	r := func(v secretstore.ValidationResult) *secretstore.ValidationResult { return &v }
+	tests := map[string]struct {
+		result      *secretstore.ValidationResult
+		wantErr     string
+		wantUnknown bool
+	}{
+		"unset":   {},
+		"Ready":   {result: r(secretstore.ValidationResultReady)},
+		"Unknown": {result: r(secretstore.ValidationResultUnknown), wantErr: "spec.provider.fake.validationResult is Unknown", wantUnknown: true},
+		"Error":   {result: r(secretstore.ValidationResultError), wantErr: "spec.provider.fake.validationResult is Error"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := store(secretstore.FakeProviderData{Key: "k", Value: "v"})
+			s.Spec.Provider.Fake.ValidationResult = tc.result
+			c, err := New().NewClient(context.Background(), s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.(provider.Validator).Validate(context.Background())
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("want an error with %q, got %v", tc.wantErr, err)
+			}
+			if got := errors.Is(err, provider.ErrValidationUnknown); got != tc.wantUnknown {
+				t.Errorf("errors.Is(err, provider.ErrValidationUnknown) = %v, want %v", got, tc.wantUnknown)
+			}
+		})
+	}
+	s := store(secretstore.FakeProviderData{Key: "k", Value: "v"})
+	s.Spec.Provider.Fake.ValidationResult = r(3)
+	if err := New().ValidateStore(s); err == nil || !strings.Contains(err.Error(), "must be 0 (Ready), 1 (Unknown) or 2 (Error), not 3") {
+		t.Errorf("validationResult 3: got %v", err)
+	}
+}

@@ -61,6 +61,8 @@ func (p *Provider) tokenSource(ctx context.Context, store secretstore.GenericSto
 		ts, err = p.serviceAccountKey(ctx, long, store, spec.Auth.SecretRef.SecretAccessKey, creds)
 	case spec.Auth.WorkloadIdentity != nil:
 		ts, err = p.workloadIdentity(ctx, long, store, spec.Auth.WorkloadIdentity, creds)
+	case spec.Auth.WorkloadIdentityFederation != nil:
+		ts, err = p.workloadIdentityFederation(ctx, long, store, spec.Auth.WorkloadIdentityFederation, creds)
 	case p.opts.noAuth:
 		return nil, nil
 	default:

@@ -14,7 +14,12 @@
 // iam.gke.io/gcp-service-account, that token then impersonates the Google
 // service account named, through IAM Credentials' generateAccessToken.
 // The cluster's project, location and name come from the spec, or from
-// the GCE metadata server when it leaves them out. A client opens one
+// the GCE metadata server when it leaves them out.
+// auth.workloadIdentityFederation exchanges, at STS with its audience, a
+// token of serviceAccountRef (requested for that audience), a signed AWS
+// request made with the keys of awsSecurityCredentials, or what credConfig's
+// external account configuration names by URL; a configuration that
+// reads a file or runs a program on the controller is refused. A client opens one
 // gRPC connection and builds one token source; tokens are cached and
 // refreshed shortly before they expire.
 //

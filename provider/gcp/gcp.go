@@ -165,8 +165,19 @@ func gcpSpec(store secretstore.GenericStore) (*secretstore.GCPSMProvider, error)
 		return nil, fmt.Errorf("%s: spec.provider.gcpsm.secretVersionSelectionPolicy must be %s or %s, not %q", ref, LatestOrFail, LatestOrFetch, g.SecretVersionSelectionPolicy)
 	}
 	auth := g.Auth
-	if auth.SecretRef != nil && auth.WorkloadIdentity != nil {
-		return nil, fmt.Errorf("%s: spec.provider.gcpsm.auth: set secretRef or workloadIdentity, not both", ref)
+	n := 0
+	for _, set := range []bool{auth.SecretRef != nil, auth.WorkloadIdentity != nil, auth.WorkloadIdentityFederation != nil} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return nil, fmt.Errorf("%s: spec.provider.gcpsm.auth: set one of secretRef, workloadIdentity and workloadIdentityFederation", ref)
+	}
+	if f := auth.WorkloadIdentityFederation; f != nil {
+		if err := validateFederation(f); err != nil {
+			return nil, fmt.Errorf("%s: %w", ref, err)
+		}
 	}
 	if auth.SecretRef != nil {
 		sel := auth.SecretRef.SecretAccessKey

@@ -64,7 +64,7 @@ func TestValidateStore(t *testing.T) {
 		},
 		"two kinds of auth": {
 			spec: func(g *secretstore.GCPSMProvider) { workloadIdentity("reader")(g); withKey(g) },
-			want: "set secretRef or workloadIdentity, not both",
+			want: "set one of secretRef, workloadIdentity and workloadIdentityFederation",
 		},
 		"a key reference without a key": {
 			spec: func(g *secretstore.GCPSMProvider) { withKey(g); g.Auth.SecretRef.SecretAccessKey.Key = "" },

@@ -38,7 +38,7 @@ type auth struct {
 // newAuth reads the credentials spec.auth names and returns how to log in.
 // A spec without auth sends no token, which suits a Vault Agent that adds
 // its own.
-func newAuth(ctx context.Context, store secretstore.GenericStore, spec *secretstore.VaultProvider, creds provider.Credentials) (auth, error) {
+func newAuth(ctx context.Context, store secretstore.GenericStore, spec *secretstore.VaultProvider, creds provider.Credentials, google googleEndpoints) (auth, error) {
 	a := spec.Auth
 	if a == nil {
 		return auth{method: "none"}, nil
@@ -152,9 +152,28 @@ func newAuth(ctx context.Context, store secretstore.GenericStore, spec *secretst
 		return auth{method: "ldap", login: write(loginPath(l.Path, "ldap")+"/"+l.Username, map[string]any{"password": pw})}, nil
 
 	case a.Cert != nil:
-		// The certificate was put into the transport: the login is an
-		// empty write over a connection that presents it.
-		return auth{method: "cert", login: write(loginPath(a.Cert.Path, "cert"), nil)}, nil
+		// The certificate was put into the transport: the login is a
+		// write over a connection that presents it, naming the role when
+		// vaultRole does; without it Vault tries every role.
+		var body map[string]any
+		if r := strings.TrimSpace(a.Cert.VaultRole); r != "" {
+			body = map[string]any{"name": r}
+		}
+		return auth{method: "cert", login: write(loginPath(a.Cert.Path, "cert"), body)}, nil
+
+	case a.Iam != nil:
+		login, err := iamLogin(ctx, store, a.Iam, creds)
+		if err != nil {
+			return auth{}, err
+		}
+		return auth{method: "iam", login: login}, nil
+
+	case a.GCP != nil:
+		login, err := gcpLogin(ctx, store, a.GCP, creds, google)
+		if err != nil {
+			return auth{}, err
+		}
+		return auth{method: "gcp", login: login}, nil
 	}
 	return auth{}, fmt.Errorf("spec.provider.vault.auth sets no auth method")
 }

@@ -86,6 +86,10 @@ func TestAuthMethods(t *testing.T) {
 			auth:  secretstore.VaultAuth{Cert: &secretstore.VaultCertAuth{ClientCert: sel("client-cert", "tls.crt"), SecretRef: sel("client-cert", "tls.key")}},
 			mount: "cert",
 		},
+		"cert with vaultRole": {
+			auth:  secretstore.VaultAuth{Cert: &secretstore.VaultCertAuth{ClientCert: sel("client-cert", "tls.crt"), SecretRef: sel("client-cert", "tls.key"), VaultRole: "app"}},
+			mount: "cert",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -108,6 +112,49 @@ func TestAuthMethods(t *testing.T) {
 				if got := v.logins(tc.mount) - before; got != 1 {
 					t.Errorf("10 reads made %d logins at auth/%s, want 1", got, tc.mount)
 				}
+			}
+		})
+	}
+}
+
+// cert.vaultRole names the cert role to log in as: Vault checks the
+// certificate against that role alone, and the token gets that role's
+// policies.
+func TestCertVaultRole(t *testing.T) {
+	v := startVault(t, vaulttest.Options{TLS: true})
+	v.mountKV("kv", "2")
+	v.putV2("kv", "app/db", map[string]any{"user": "admin"})
+	v.policy("read", readPolicy)
+	caPEM, certPEM, keyPEM := clientCertificate(t)
+	v.enableAuth("cert", "cert")
+	// Two roles trust the same CA; only "reader" may read.
+	v.write("auth/cert/certs/reader", map[string]any{"certificate": string(caPEM), "token_policies": "read"})
+	v.write("auth/cert/certs/auditor", map[string]any{"certificate": string(caPEM), "token_policies": "default"})
+	c := &creds{secrets: map[string]string{
+		"team/client-cert/tls.crt": string(certPEM),
+		"team/client-cert/tls.key": string(keyPEM),
+	}}
+	tests := map[string]struct {
+		role    string
+		wantErr string
+	}{
+		"the role with the read policy": {role: "reader"},
+		"a role without it":             {role: "auditor", wantErr: "permission denied"},
+		"a role that does not exist":    {role: "nobody", wantErr: "log in at auth/cert/login"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			auth := &secretstore.VaultAuth{Cert: &secretstore.VaultCertAuth{ClientCert: sel("client-cert", "tls.crt"), SecretRef: sel("client-cert", "tls.key"), VaultRole: tc.role}}
+			client := newClient(t, store(secretstore.VaultProvider{Server: v.Addr, Path: ptr("kv"), CABundle: v.CACert, Auth: auth}), c)
+			got, err := readValue(context.Background(), client, provider.Ref{Key: "app/db"}, "user")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(strings.ToLower(err.Error()), tc.wantErr) {
+					t.Fatalf("want an error with %q, got %q, %v", tc.wantErr, got, err)
+				}
+				return
+			}
+			if err != nil || string(got) != "admin" {
+				t.Fatalf("got %q, %v", got, err)
 			}
 		})
 	}
@@ -296,6 +343,29 @@ func TestValidateStore(t *testing.T) {
 			Jwt: &secretstore.VaultJwtAuth{}}}, errText: "secretRef and kubernetesServiceAccountToken"},
 		"userPass without a user": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
 			UserPass: &secretstore.VaultUserPassAuth{}}}, errText: "username"},
+		"iam": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			Iam: &secretstore.VaultIamAuth{Role: "app", Region: "eu-west-1", STSEndpointPolicy: secretstore.VaultIAMSTSEndpointPolicyRegional}}}},
+		"iam without a vaultRole": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			Iam: &secretstore.VaultIamAuth{}}}, errText: "auth.iam.vaultRole: required"},
+		"iam with secretRef and jwt": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			Iam: &secretstore.VaultIamAuth{Role: "app", SecretRef: &secretstore.VaultAwsAuthSecretRef{}, JWTAuth: &secretstore.VaultAwsJWTAuth{}}}}, errText: "at most one of secretRef and jwt"},
+		"iam with a role name": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			Iam: &secretstore.VaultIamAuth{Role: "app", AWSIAMRole: "reader"}}}, errText: `auth.iam.role: "reader" is not an ARN`},
+		"iam with an unknown endpoint policy": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			Iam: &secretstore.VaultIamAuth{Role: "app", STSEndpointPolicy: "Global"}}}, errText: "neither Legacy nor Regional"},
+		"gcp with a key": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			GCP: &secretstore.VaultGCPAuth{Role: "app", SecretRef: &secretstore.GCPSMAuthSecretRef{SecretAccessKey: sel("gcp", "key.json")}}}}},
+		"gcp without a role": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			GCP: &secretstore.VaultGCPAuth{SecretRef: &secretstore.GCPSMAuthSecretRef{SecretAccessKey: sel("gcp", "key.json")}}}}, errText: "auth.gcp.role: required"},
+		"gcp with workload identity": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			GCP: &secretstore.VaultGCPAuth{Role: "app", WorkloadIdentity: &secretstore.GCPWorkloadIdentity{ServiceAccountRef: secretstore.ServiceAccountSelector{Name: "sa"}}}}}},
+		"gcp with serviceAccountRef, which secretsync does not support": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			GCP: &secretstore.VaultGCPAuth{Role: "app", ServiceAccountRef: &secretstore.ServiceAccountSelector{Name: "sa"}}}},
+			errText: "spec.provider.vault.auth.gcp.serviceAccountRef: not supported by secretsync"},
+		"gcp with the controller's identity, which secretsync does not support": {spec: secretstore.VaultProvider{Server: "http://v", Auth: &secretstore.VaultAuth{
+			GCP: &secretstore.VaultGCPAuth{Role: "app"}}},
+			errText: "spec.provider.vault.auth.gcp: the controller's own GCP identity is not supported by secretsync"},
+		"checkAndSet, for PushSecret": {spec: secretstore.VaultProvider{Server: "http://v", CheckAndSet: &secretstore.VaultCheckAndSet{Required: true}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -11,6 +11,17 @@
 // dataFrom.find lists the mount and matches names by regular expression and
 // custom metadata by tags.
 //
+// Auth methods: tokenSecretRef, appRole, kubernetes, ldap, userPass, jwt,
+// cert (with vaultRole naming the cert role), iam (Vault's AWS auth,
+// IAM type: a sts:GetCallerIdentity request signed here with Signature
+// Version 4, so no AWS SDK is linked, with static keys, IRSA or the
+// controller's environment, optionally assuming a role first; the STS
+// endpoint is AWS_STS_ENDPOINT when set) and gcp (Vault's GCP auth, IAM
+// type, with a JWT signed by a service-account key, or by IAM
+// Credentials' signJwt for a GKE workload identity; serviceAccountRef and
+// the controller's own GCP identity are refused, by field name).
+// checkAndSet, a PushSecret setting, is accepted and unused.
+//
 // A client logs in once, with the auth method spec.provider.vault.auth
 // sets, and reuses the token for every read: it renews the token in the
 // background at two thirds of its lease, logs in again when renewal fails
@@ -47,11 +58,31 @@ import (
 // Name is the provider field Vault stores use.
 const Name = "vault"
 
-// Provider builds clients for Vault stores. A zero Provider is valid.
-type Provider struct{}
+// Provider builds clients for Vault stores. A zero Provider is valid and
+// reaches Google's production endpoints for auth.gcp.
+type Provider struct {
+	google googleEndpoints
+}
+
+// Option configures a [Provider].
+type Option func(*Provider)
+
+// WithGoogleEndpoints sends the requests of auth.gcp's workload identity,
+// the token exchange and IAM Credentials' signJwt, to sts and
+// iamCredentials instead of sts.googleapis.com and
+// iamcredentials.googleapis.com, for emulators and tests.
+func WithGoogleEndpoints(sts, iamCredentials string) Option {
+	return func(p *Provider) { p.google = googleEndpoints{sts: sts, iam: iamCredentials} }
+}
 
 // New returns a Provider.
-func New() *Provider { return &Provider{} }
+func New(opts ...Option) *Provider {
+	p := &Provider{}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
 
 var (
 	_ provider.Provider      = &Provider{}
@@ -111,6 +142,8 @@ func validateSpec(v *secretstore.VaultProvider) error {
 	add(a.Jwt != nil, "jwt")
 	add(a.Cert != nil, "cert")
 	add(a.UserPass != nil, "userPass")
+	add(a.Iam != nil, "iam")
+	add(a.GCP != nil, "gcp")
 	switch len(set) {
 	case 0:
 		return errors.New("auth: set one auth method")
@@ -142,13 +175,17 @@ func validateSpec(v *secretstore.VaultProvider) error {
 		if a.Ldap.Username == "" {
 			return errors.New("auth.ldap.username: required")
 		}
+	case a.Iam != nil:
+		return validateIam(a.Iam)
+	case a.GCP != nil:
+		return validateGCP(a.GCP)
 	}
 	return nil
 }
 
 // NewClient reads the credentials the store names and returns a client
 // for it. It does not contact Vault: the client logs in on first use.
-func (*Provider) NewClient(ctx context.Context, store secretstore.GenericStore, creds provider.Credentials) (provider.Client, error) {
+func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore, creds provider.Credentials) (provider.Client, error) {
 	spec, err := vaultSpec(store)
 	if err != nil {
 		return nil, err
@@ -158,7 +195,7 @@ func (*Provider) NewClient(ctx context.Context, store secretstore.GenericStore, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	a, err := newAuth(ctx, store, spec, creds)
+	a, err := newAuth(ctx, store, spec, creds, p.google)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
