@@ -40,7 +40,7 @@ type Config struct {
 	// Secrets reads the target Secrets, typically from a cache of the
 	// Secrets the engine manages (label reconcile.LabelManaged=true). A
 	// Secret it does not find is read from the API when creationPolicy
-	// Merge needs it. Live reads through Kube when nil.
+	// Merge or CreateOrMerge needs it. Live reads through Kube when nil.
 	Secrets SecretGetter
 	// Namespaces reads the namespaces ClusterSecretStore conditions select
 	// on. Live reads through Kube when nil.
@@ -300,6 +300,13 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 	lastRead, force := st.lastRead, st.force || req.Force
 	st.force = false
 	e.mu.Unlock()
+	// A read another ExternalSecret's rotation asks for is a refresh like
+	// the scheduled one: the sync windows hold it back too.
+	if force && !req.Force {
+		if ok, _ := reconcile.RefreshAllowed(es, now); !ok {
+			force = false
+		}
+	}
 	if due, wait := reconcile.Due(es, existing, lastRead, now); !due && !force {
 		return Result{Output: reconcile.Output{Action: reconcile.ActionNone, Status: es.Status, RequeueAfter: wait}}, reconcile.Input{}, nil
 	}
@@ -429,7 +436,7 @@ func (e *Engine) existingSecret(ctx context.Context, st *esState, es *externalse
 		return e.getSecret(ctx, es.Namespace, es.TargetName())
 	case s != nil:
 		return s, nil
-	case es.CreationPolicy() == externalsecret.CreatePolicyMerge:
+	case es.CreationPolicy() == externalsecret.CreatePolicyMerge, es.CreationPolicy() == externalsecret.CreatePolicyCreateOrMerge:
 		return e.getSecret(ctx, es.Namespace, es.TargetName())
 	}
 	return nil, nil

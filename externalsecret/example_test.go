@@ -35,3 +35,18 @@ spec:
 	// Output:
 	// my-first-external-secret 1h0m0s Periodic Retain
 }
+
+// Validate refuses what the apiserver would refuse, naming each field.
+func ExampleValidate() {
+	es := &externalsecret.ExternalSecret{}
+	es.Name, es.Namespace = "app", "team-a"
+	es.Spec.Target.CreationPolicy = externalsecret.CreatePolicyMerge
+	es.Spec.Target.DeletionPolicy = externalsecret.DeletionPolicyDelete
+	es.Spec.Data = []externalsecret.Data{
+		{SecretKey: "password", RemoteRef: externalsecret.RemoteRef{Key: "db"}},
+		{SecretKey: "password", RemoteRef: externalsecret.RemoteRef{Key: "db2"}},
+	}
+	fmt.Println(externalsecret.Validate(es))
+	// Output:
+	// [spec.target.deletionPolicy: Invalid value: "Delete": deletionPolicy Delete needs creationPolicy Owner: only a Secret the ExternalSecret owns may be deleted, spec.data[1].secretKey: Duplicate value: "password"]
+}

@@ -73,6 +73,43 @@ type ExternalSecretSpec struct {
 	// one remote secret or by finding secrets by name or tag.
 	// +optional
 	DataFrom []DataFrom `json:"dataFrom,omitempty"`
+
+	// SyncWindows limits when periodic refreshes may happen. A first sync,
+	// a changed ExternalSecret and a missing Secret are synced at any time.
+	// +optional
+	SyncWindows *SyncWindows `json:"syncWindows,omitempty"`
+}
+
+// SyncWindows are times when periodic refreshes are allowed, or denied.
+type SyncWindows struct {
+	// Kind allow permits refreshes only while a window is open; deny
+	// blocks them while any window is open.
+	Kind SyncWindowKind `json:"kind"`
+	// Windows are the windows; with none, refreshes are never limited.
+	Windows []SyncWindow `json:"windows"`
+}
+
+// SyncWindowKind says whether windows allow or deny refreshes.
+//
+// +kubebuilder:validation:Enum=allow;deny
+type SyncWindowKind string
+
+const (
+	SyncWindowAllow SyncWindowKind = "allow"
+	SyncWindowDeny  SyncWindowKind = "deny"
+)
+
+// SyncWindow is a window that opens at each time of a schedule and stays
+// open for a duration, both ends included.
+type SyncWindow struct {
+	// Schedule is a 5-field cron expression, evaluated in UTC, or a
+	// shorthand such as @daily or @every 1h. A schedule that does not
+	// parse never opens its window.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:Pattern=`^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\s]+.*|[^\s]+( [^\s]+){4})$`
+	Schedule string `json:"schedule"`
+	// Duration is how long the window stays open, such as "8h".
+	Duration metav1.Duration `json:"duration"`
 }
 
 // SecretStoreRef names a SecretStore or ClusterSecretStore.
@@ -128,7 +165,7 @@ type Target struct {
 
 // CreationPolicy says whether and how the Secret is created.
 //
-// +kubebuilder:validation:Enum=Owner;Orphan;Merge;None
+// +kubebuilder:validation:Enum=Owner;Orphan;Merge;None;CreateOrMerge
 type CreationPolicy string
 
 const (
@@ -142,6 +179,10 @@ const (
 	CreatePolicyMerge CreationPolicy = "Merge"
 	// CreatePolicyNone writes no Secret at all.
 	CreatePolicyNone CreationPolicy = "None"
+	// CreatePolicyCreateOrMerge creates the Secret, without an owner
+	// reference, when it does not exist, and otherwise merges keys into it
+	// as Merge does. A Secret deleted is created again.
+	CreatePolicyCreateOrMerge CreationPolicy = "CreateOrMerge"
 )
 
 // DeletionPolicy says what happens when the remote values are gone.
@@ -160,6 +201,10 @@ const (
 )
 
 // Template shapes the Secret from the values read.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'bootstrap.kubernetes.io/token'",message="template type bootstrap.kubernetes.io/token is not allowed"
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'kubernetes.io/service-account-token' || !has(self.metadata) || !has(self.metadata.annotations) || !('kubernetes.io/service-account.name' in self.metadata.annotations)",message="template type kubernetes.io/service-account-token with annotation kubernetes.io/service-account.name is not allowed"
+// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'kubernetes.io/service-account-token' || !has(self.templateFrom) || !self.templateFrom.exists(t, has(t.target) && t.target == 'Annotations')",message="template type kubernetes.io/service-account-token with templateFrom target Annotations is not allowed"
 type Template struct {
 	// Type of the Secret, such as kubernetes.io/tls. Defaults to Opaque.
 	// +optional
@@ -189,13 +234,17 @@ type Template struct {
 	TemplateFrom []TemplateFrom `json:"templateFrom,omitempty"`
 }
 
-// TemplateMetadata holds labels and annotations for the Secret; their
-// values are templates too.
+// TemplateMetadata holds labels and annotations for the Secret, whose
+// values are templates too, and finalizers to add to it.
 type TemplateMetadata struct {
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
+	// Finalizers are added to the Secret, unless it is being deleted.
+	// They are never removed: whoever put a finalizer there removes it.
+	// +optional
+	Finalizers []string `json:"finalizers,omitempty"`
 }
 
 // TemplateEngineVersion names the template language.
@@ -233,6 +282,10 @@ type TemplateFrom struct {
 	// Literal is a template whose output is a YAML map of keys to values.
 	// +optional
 	Literal *string `json:"literal,omitempty"`
+	// ValuesDecodingStrategy decodes the values this entry renders, as
+	// decodingStrategy decodes values read. None when unset.
+	// +optional
+	ValuesDecodingStrategy DecodingStrategy `json:"valuesDecodingStrategy,omitempty"`
 }
 
 // TemplateRef names a ConfigMap or Secret and the keys in it to use.
@@ -310,8 +363,8 @@ type RemoteRef struct {
 	// +optional
 	MetadataPolicy MetadataPolicy `json:"metadataPolicy,omitempty"`
 
-	// Property selects one field of a structured value; dots walk into
-	// nested objects.
+	// Property selects one field of a JSON value by a gjson path: dots
+	// walk into nested objects and arrays, and "\." is a dot in a key.
 	// +optional
 	Property string `json:"property,omitempty"`
 
@@ -329,7 +382,24 @@ type RemoteRef struct {
 	// +kubebuilder:default="None"
 	// +optional
 	DecodingStrategy DecodingStrategy `json:"decodingStrategy,omitempty"`
+
+	// NullBytePolicy Fail fails the sync when a value read holds a NUL
+	// byte; Ignore, like leaving it unset, writes it.
+	// +optional
+	NullBytePolicy NullBytePolicy `json:"nullBytePolicy,omitempty"`
 }
+
+// NullBytePolicy says what to do with a value read that holds NUL bytes.
+//
+// +kubebuilder:validation:Enum=Ignore;Fail
+type NullBytePolicy string
+
+const (
+	// NullBytePolicyIgnore writes values with NUL bytes.
+	NullBytePolicyIgnore NullBytePolicy = "Ignore"
+	// NullBytePolicyFail fails the sync on a value with NUL bytes.
+	NullBytePolicyFail NullBytePolicy = "Fail"
+)
 
 // MetadataPolicy says whether to read a secret's value or its metadata.
 //
@@ -359,8 +429,8 @@ const (
 type DecodingStrategy string
 
 const (
-	// DecodeAuto tries base64, then base64url, and keeps the value as it is
-	// when neither decodes it.
+	// DecodeAuto tries padded base64, then padded base64url, and keeps the
+	// value as it is when neither decodes it.
 	DecodeAuto      DecodingStrategy = "Auto"
 	DecodeBase64    DecodingStrategy = "Base64"
 	DecodeBase64URL DecodingStrategy = "Base64URL"
@@ -371,6 +441,7 @@ const (
 //
 // +kubebuilder:validation:XValidation:rule="!(has(self.extract) && has(self.find))",message="set either extract or find, not both"
 // +kubebuilder:validation:XValidation:rule="has(self.extract) || has(self.find) || (has(self.sourceRef) && has(self.sourceRef.generatorRef))",message="set extract or find"
+// +kubebuilder:validation:XValidation:rule="!((has(self.extract) || has(self.find)) && has(self.sourceRef) && has(self.sourceRef.generatorRef))",message="a generatorRef cannot be used with extract or find"
 type DataFrom struct {
 	// Extract copies every key of one remote secret.
 	// +optional
@@ -380,7 +451,7 @@ type DataFrom struct {
 	// +optional
 	Find *Find `json:"find,omitempty"`
 
-	// Rewrite renames the keys copied, in order.
+	// Rewrite renames the keys copied, or merges their values, in order.
 	// +optional
 	Rewrite []Rewrite `json:"rewrite,omitempty"`
 
@@ -406,6 +477,10 @@ type Find struct {
 	// +kubebuilder:default="None"
 	// +optional
 	DecodingStrategy DecodingStrategy `json:"decodingStrategy,omitempty"`
+	// NullBytePolicy Fail fails the sync when a value found holds a NUL
+	// byte; Ignore, like leaving it unset, writes it.
+	// +optional
+	NullBytePolicy NullBytePolicy `json:"nullBytePolicy,omitempty"`
 }
 
 // FindName matches secret names.
@@ -415,9 +490,10 @@ type FindName struct {
 	RegExp string `json:"regexp,omitempty"`
 }
 
-// Rewrite renames keys copied by dataFrom. Exactly one field is set.
+// Rewrite renames keys copied by dataFrom, or merges their values.
+// Exactly one field is set.
 //
-// +kubebuilder:validation:XValidation:rule="has(self.regexp) != has(self.transform)",message="set exactly one of regexp or transform"
+// +kubebuilder:validation:XValidation:rule="(has(self.regexp) ? 1 : 0) + (has(self.transform) ? 1 : 0) + (has(self.merge) ? 1 : 0) == 1",message="set exactly one of regexp or transform or merge"
 type Rewrite struct {
 	// Regexp replaces every match of Source in a key by Target.
 	// +optional
@@ -425,7 +501,67 @@ type Rewrite struct {
 	// Transform renders a template with the key as .value.
 	// +optional
 	Transform *RewriteTransform `json:"transform,omitempty"`
+	// Merge reads every value as a JSON object and merges them into one.
+	// +optional
+	Merge *RewriteMerge `json:"merge,omitempty"`
 }
+
+// RewriteMerge merges values that are JSON objects. Values are merged in
+// the order of their keys, the keys of Priority last and in its order, so
+// a later value's key wins a conflict.
+type RewriteMerge struct {
+	// Into is the key the merged JSON object is written to, beside the
+	// values merged. Required with strategy JSON; ignored otherwise.
+	// +optional
+	Into string `json:"into,omitempty"`
+	// Priority lists keys whose values are merged last, in this order.
+	// +optional
+	Priority []string `json:"priority,omitempty"`
+	// PriorityPolicy Strict (the default) fails when a key of Priority is
+	// not among the values; IgnoreNotFound skips it.
+	// +optional
+	PriorityPolicy RewriteMergePriorityPolicy `json:"priorityPolicy,omitempty"`
+	// ConflictPolicy Error (the default) fails when two values hold the
+	// same key; Ignore lets the later one win.
+	// +optional
+	ConflictPolicy RewriteMergeConflictPolicy `json:"conflictPolicy,omitempty"`
+	// Strategy Extract (the default) replaces the values by the keys of
+	// the merged object; JSON keeps them and adds the merged object, as
+	// JSON, under Into.
+	// +optional
+	Strategy RewriteMergeStrategy `json:"strategy,omitempty"`
+}
+
+// RewriteMergePriorityPolicy says what a key of Priority that is not
+// among the values does.
+//
+// +kubebuilder:validation:Enum=IgnoreNotFound;Strict
+type RewriteMergePriorityPolicy string
+
+const (
+	MergePriorityIgnoreNotFound RewriteMergePriorityPolicy = "IgnoreNotFound"
+	MergePriorityStrict         RewriteMergePriorityPolicy = "Strict"
+)
+
+// RewriteMergeConflictPolicy says what two values with one key do.
+//
+// +kubebuilder:validation:Enum=Ignore;Error
+type RewriteMergeConflictPolicy string
+
+const (
+	MergeConflictIgnore RewriteMergeConflictPolicy = "Ignore"
+	MergeConflictError  RewriteMergeConflictPolicy = "Error"
+)
+
+// RewriteMergeStrategy says what a merge writes.
+//
+// +kubebuilder:validation:Enum=Extract;JSON
+type RewriteMergeStrategy string
+
+const (
+	MergeStrategyExtract RewriteMergeStrategy = "Extract"
+	MergeStrategyJSON    RewriteMergeStrategy = "JSON"
+)
 
 // RewriteRegexp is a regular-expression rewrite of keys.
 type RewriteRegexp struct {
@@ -453,6 +589,8 @@ type StoreSourceRef struct {
 }
 
 // StoreGeneratorSourceRef overrides the store of one dataFrom entry.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.storeRef) != has(self.generatorRef)",message="set exactly one of storeRef or generatorRef"
 type StoreGeneratorSourceRef struct {
 	// SecretStoreRef names the store to read from.
 	// +optional

@@ -14,23 +14,32 @@ import (
 )
 
 func TestJSONSecretProperty(t *testing.T) {
-	raw := []byte(`{"user":"u","a.b":"literal","a":{"b":"nested","n":1.5,"list":["x",{"y":true}]},"null":null,"obj":{"k":"v"}}`)
+	raw := []byte(`{"user":"u","a.b":"literal","a":{"b":"nested","n":1.5,"list":["x",{"y":true}]},` +
+		`"smtp.host":"mail","null":null,"obj":{ "k" : "v", "n": 1.50 },"int":12345678901234567890,"frac":1.50,"exp":1e3}`)
 	tests := map[string]struct {
 		name    string
 		want    string
 		missing bool
 	}{
-		"top-level key":                {name: "user", want: "u"},
-		"a key with a dot wins":        {name: "a.b", want: "literal"},
-		"nested by dots":               {name: "a.n", want: "1.5"},
-		"array index":                  {name: "a.list.0", want: "x"},
-		"into an array element":        {name: "a.list.1.y", want: "true"},
-		"an object comes back as JSON": {name: "obj", want: `{"k":"v"}`},
-		"null is empty":                {name: "null", want: ""},
-		"missing":                      {name: "nope", missing: true},
-		"missing nested":               {name: "a.nope", missing: true},
-		"index out of range":           {name: "a.list.9", missing: true},
-		"into a string":                {name: "user.x", missing: true},
+		"top-level key":                     {name: "user", want: "u"},
+		"a path wins over a key with a dot": {name: "a.b", want: "nested"},
+		"an escaped dot is part of the key": {name: `a\.b`, want: "literal"},
+		"a key with dots, unescaped":        {name: "smtp.host", want: "mail"},
+		"a key with dots, escaped":          {name: `smtp\.host`, want: "mail"},
+		"nested by dots":                    {name: "a.n", want: "1.5"},
+		"array index":                       {name: "a.list.0", want: "x"},
+		"into an array element":             {name: "a.list.1.y", want: "true"},
+		"an object keeps its text":          {name: "obj", want: `{ "k" : "v", "n": 1.50 }`},
+		"an array keeps its text":           {name: "a.list", want: `["x",{"y":true}]`},
+		"a large integer as written":        {name: "int", want: "12345678901234567890"},
+		"a fraction in shortest form":       {name: "frac", want: "1.5"},
+		"an exponent in plain form":         {name: "exp", want: "1000"},
+		"null is empty":                     {name: "null", want: ""},
+		"a gjson query":                     {name: "a.list.#", want: "2"},
+		"missing":                           {name: "nope", missing: true},
+		"missing nested":                    {name: "a.nope", missing: true},
+		"index out of range":                {name: "a.list.9", missing: true},
+		"into a string":                     {name: "user.x", missing: true},
 	}
 	s := NewJSONSecret(raw)
 	for name, tc := range tests {
@@ -46,6 +55,26 @@ func TestJSONSecretProperty(t *testing.T) {
 				t.Fatalf("want %q, got %q, %v", tc.want, got, err)
 			}
 		})
+	}
+}
+
+// Map keeps the text of every value that is not a string, as the
+// External Secrets Operator's extract does.
+func TestJSONSecretMap(t *testing.T) {
+	s := NewJSONSecret([]byte(`{"s":"v\u00e9","n":1.50,"b":false,"null":null,"obj":{ "k" : [1, 2] },"arr":[ "x" ]}`))
+	got, err := s.Map()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{
+		"s": []byte("v\u00e9"), "n": []byte("1.50"), "b": []byte("false"), "null": {},
+		"obj": []byte(`{ "k" : [1, 2] }`), "arr": []byte(`[ "x" ]`),
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := NewJSONSecret([]byte(`["not","an","object"]`)).Map(); err == nil {
+		t.Error("an array has no keys: want an error")
 	}
 }
 
@@ -78,6 +107,18 @@ func TestMapSecret(t *testing.T) {
 	}
 	if v, err := s.Property("n.x"); err != nil || string(v) != "1" {
 		t.Errorf("n.x: %q %v", v, err)
+	}
+	// A key of the map wins over a path, as in the External Secrets
+	// Operator's Vault provider.
+	s, err = MapSecret(map[string]any{"a.b": "literal", "a": map[string]any{"b": "nested"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Property("a.b"); err != nil || string(v) != "literal" {
+		t.Errorf("a.b: %q %v", v, err)
+	}
+	if v, err := s.Property(`a.b\.c`); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a.b\\.c: want ErrNotFound, got %q %v", v, err)
 	}
 }
 
@@ -198,5 +239,20 @@ func TestRegistry(t *testing.T) {
 				t.Fatalf("want %s, got %v %v", tc.want, p, err)
 			}
 		})
+	}
+}
+
+// Where neither the gjson path nor the whole name finds a property, a key
+// equal to the rest of the name at any level does, as before paths were
+// read by gjson.
+func TestJSONSecretPropertyKeyWithDotsBelowTheTop(t *testing.T) {
+	s := NewJSONSecret([]byte(`{"db":{"smtp.host":"mail","list":[{"a.b":"x"}]}}`))
+	for name, want := range map[string]string{"db.smtp.host": "mail", "db.list.0.a.b": "x"} {
+		if got, err := s.Property(name); err != nil || string(got) != want {
+			t.Errorf("%s: want %q, got %q, %v", name, want, got, err)
+		}
+	}
+	if got, err := s.Property("db.smtp.port"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("db.smtp.port: want ErrNotFound, got %q, %v", got, err)
 	}
 }

@@ -1,10 +1,13 @@
 package reconcile
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -170,8 +173,14 @@ func Reconcile(in Input) Output {
 	if err != nil {
 		return failed(in, EventSyncFailed, err)
 	}
+	if err := checkKeys(out.Data); err != nil {
+		return failed(in, EventSyncFailed, err)
+	}
 	if err := checkType(out.Type); err != nil {
 		return failed(in, EventSyncFailed, err)
+	}
+	if es.Spec.Target.Template == nil {
+		out.Labels, out.Annotations = copyMetadata(es)
 	}
 	if size := dataSize(out.Data); size > MaxSecretSize {
 		return failed(in, EventSyncFailed, fmt.Errorf("the Secret would hold %d bytes of data, over the limit of %d", size, MaxSecretSize))
@@ -217,12 +226,16 @@ func assemble(es *externalsecret.ExternalSecret, f *Fetched) (map[string][]byte,
 			errs = append(errs, fmt.Errorf("%s: %w", where, r.Err))
 			continue
 		}
-		conv, dec := externalsecret.ConversionDefault, externalsecret.DecodeNone
+		conv, dec, nul := externalsecret.ConversionDefault, externalsecret.DecodeNone, externalsecret.NullBytePolicyIgnore
 		switch {
 		case df.Extract != nil:
-			conv, dec = df.Extract.ConversionStrategy, df.Extract.DecodingStrategy
+			conv, dec, nul = df.Extract.ConversionStrategy, df.Extract.DecodingStrategy, df.Extract.NullBytePolicy
 		case df.Find != nil:
-			conv, dec = df.Find.ConversionStrategy, df.Find.DecodingStrategy
+			conv, dec, nul = df.Find.ConversionStrategy, df.Find.DecodingStrategy, df.Find.NullBytePolicy
+		}
+		if err := checkNullBytes(nul, r.Values); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			continue
 		}
 		m, err := Rewrite(df.Rewrite, r.Values)
 		if err != nil {
@@ -236,9 +249,18 @@ func assemble(es *externalsecret.ExternalSecret, f *Fetched) (map[string][]byte,
 			}
 		}
 		for k, v := range m {
-			if err := ValidateKey(k); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			if k == "" {
+				// A rewrite that leaves nothing of a key drops it.
 				continue
+			}
+			// With a template, only the keys of the Secret it makes
+			// must be valid: a key such as "app/db/password" may be
+			// read by a template and never written.
+			if es.Spec.Target.Template == nil {
+				if err := ValidateKey(k); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", where, err))
+					continue
+				}
 			}
 			dv, err := Decode(dec, v)
 			if err != nil {
@@ -263,6 +285,10 @@ func assemble(es *externalsecret.ExternalSecret, f *Fetched) (map[string][]byte,
 			errs = append(errs, fmt.Errorf("%s: %w", where, r.Err))
 			continue
 		}
+		if err := checkNullBytes(d.RemoteRef.NullBytePolicy, map[string][]byte{d.SecretKey: r.Value}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			continue
+		}
 		v, err := Decode(d.RemoteRef.DecodingStrategy, r.Value)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
@@ -274,6 +300,54 @@ func assemble(es *externalsecret.ExternalSecret, f *Fetched) (map[string][]byte,
 		return nil, nil, errors.Join(errs...)
 	}
 	return data, missing, nil
+}
+
+// checkNullBytes applies a nullBytePolicy to values as they were read,
+// before any decoding: Fail refuses the first key, in sorted order, whose
+// value holds a NUL byte.
+func checkNullBytes(policy externalsecret.NullBytePolicy, values map[string][]byte) error {
+	if policy != externalsecret.NullBytePolicyFail {
+		return nil
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if bytes.IndexByte(values[k], 0) >= 0 {
+			return fmt.Errorf("the value read for key %q holds NUL bytes, which nullBytePolicy Fail refuses", k)
+		}
+	}
+	return nil
+}
+
+// checkKeys checks that every key of the Secret is a valid Secret key.
+func checkKeys(data map[string][]byte) error {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var errs []error
+	for _, k := range keys {
+		if err := ValidateKey(k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// copyMetadata returns the labels and annotations of es that a Secret
+// written without a template carries, as the External Secrets Operator
+// copies them. kubectl's last-applied-configuration annotation is left
+// out: it describes the ExternalSecret, and on the Secret kubectl would
+// take it for the Secret's own last applied state.
+func copyMetadata(es *externalsecret.ExternalSecret) (labels, annotations map[string]string) {
+	labels = maps.Clone(es.Labels)
+	annotations = maps.Clone(es.Annotations)
+	delete(annotations, corev1.LastAppliedConfigAnnotation)
+	return labels, annotations
 }
 
 func missingError(missing []string) error {
@@ -314,6 +388,10 @@ func plan(in Input, out template.Output) (*corev1.Secret, Action, error) {
 			return nil, ActionNone, fmt.Errorf("Secret %s does not exist; creationPolicy Merge only adds keys to an existing Secret", es.TargetName())
 		}
 		return merge(es, existing, out)
+	case externalsecret.CreatePolicyCreateOrMerge:
+		if existing != nil {
+			return merge(es, existing, out)
+		}
 	}
 
 	typ := out.Type
@@ -337,6 +415,7 @@ func plan(in Input, out template.Output) (*corev1.Secret, Action, error) {
 		if policy == externalsecret.CreatePolicyOwner {
 			s.OwnerReferences = []metav1.OwnerReference{in.owner()}
 		}
+		addFinalizers(es, s)
 		return s, ActionCreate, nil
 	}
 
@@ -357,6 +436,7 @@ func plan(in Input, out template.Output) (*corev1.Secret, Action, error) {
 	if policy == externalsecret.CreatePolicyOwner && metav1.GetControllerOf(s) == nil {
 		s.OwnerReferences = append(s.OwnerReferences, in.owner())
 	}
+	addFinalizers(es, s)
 	if apiequality.Semantic.DeepEqual(existing, s) {
 		return nil, ActionNone, nil
 	}
@@ -380,6 +460,7 @@ func merge(es *externalsecret.ExternalSecret, existing *corev1.Secret, out templ
 	s.Data = data
 	s.Labels = mergeMaps(s.Labels, out.Labels, map[string]string{LabelManaged: "true"})
 	s.Annotations = mergeMaps(s.Annotations, out.Annotations, map[string]string{AnnotationDataHash: dataHash(s.Type, out.Data)})
+	addFinalizers(es, s)
 	if apiequality.Semantic.DeepEqual(existing, s) {
 		return nil, ActionNone, nil
 	}
@@ -387,6 +468,20 @@ func merge(es *externalsecret.ExternalSecret, existing *corev1.Secret, out templ
 		return nil, ActionNone, fmt.Errorf("Secret %s is immutable; keys cannot be merged into it", existing.Name)
 	}
 	return s, ActionUpdate, nil
+}
+
+// addFinalizers adds the template's finalizers that s lacks, unless s is
+// being deleted, when no finalizer may be added.
+func addFinalizers(es *externalsecret.ExternalSecret, s *corev1.Secret) {
+	t := es.Spec.Target.Template
+	if t == nil || s.DeletionTimestamp != nil {
+		return
+	}
+	for _, f := range t.Metadata.Finalizers {
+		if !slices.Contains(s.Finalizers, f) {
+			s.Finalizers = append(s.Finalizers, f)
+		}
+	}
 }
 
 // deleteSecret handles deletionPolicy Delete once every remote value is

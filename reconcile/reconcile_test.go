@@ -496,7 +496,14 @@ func TestDecode(t *testing.T) {
 		"Auto decodes standard base64":       {strategy: externalsecret.DecodeAuto, in: "Pz8/", want: "???"},
 		"Auto decodes base64url":             {strategy: externalsecret.DecodeAuto, in: "Pz8_", want: "???"},
 		"Auto keeps what is not base64":      {strategy: externalsecret.DecodeAuto, in: "not base64!", want: "not base64!"},
-		"unknown strategy":                   {strategy: "Rot13", in: "x", wantErr: true},
+		// Auto decodes only padded input, as the External Secrets Operator
+		// does: unpadded, most plain values would pass for base64.
+		"Auto keeps a 7-letter name":              {strategy: externalsecret.DecodeAuto, in: "charlie", want: "charlie"},
+		"Auto keeps unpadded base64":              {strategy: externalsecret.DecodeAuto, in: "aGk", want: "aGk"},
+		"Auto decodes base64 wrapped over lines":  {strategy: externalsecret.DecodeAuto, in: "aGVs\nbG8=", want: "hello"},
+		"Auto decodes a plain word of 4n letters": {strategy: externalsecret.DecodeAuto, in: "user", want: "\xba\xc7\xab"},
+		"Auto decodes the empty value to nothing": {strategy: externalsecret.DecodeAuto, in: "", want: ""},
+		"unknown strategy":                        {strategy: "Rot13", in: "x", wantErr: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -50,7 +50,8 @@ func mod(a, b int64) int64 {
 //
 // Besides the schedule, es is due when its spec or metadata changed since
 // the last sync, when the last sync failed, and when the Secret it owns is
-// missing or was edited by hand.
+// missing or was edited by hand. Its sync windows (see [RefreshAllowed])
+// hold back only the scheduled refresh.
 func Due(es *externalsecret.ExternalSecret, existing *corev1.Secret, lastRead, now time.Time) (due bool, wait time.Duration) {
 	if es.DeletionTimestamp != nil {
 		return false, 0
@@ -69,10 +70,15 @@ func Due(es *externalsecret.ExternalSecret, existing *corev1.Secret, lastRead, n
 	if next.IsZero() {
 		return false, 0
 	}
-	if !next.After(now) {
-		return true, 0
+	if next.After(now) {
+		return false, next.Sub(now)
 	}
-	return false, next.Sub(now)
+	// Only the periodic refresh waits for a sync window; the reasons
+	// above do not.
+	if ok, wait := RefreshAllowed(es, now); !ok {
+		return false, wait
+	}
+	return true, 0
 }
 
 // synced reports whether the last sync of this version of es succeeded.
@@ -95,7 +101,7 @@ func ownSecretIntact(es *externalsecret.ExternalSecret, s *corev1.Secret) bool {
 	if s == nil {
 		return false
 	}
-	if es.CreationPolicy() == externalsecret.CreatePolicyMerge {
+	if p := es.CreationPolicy(); p == externalsecret.CreatePolicyMerge || p == externalsecret.CreatePolicyCreateOrMerge {
 		// Other writers own the rest of a merged Secret; changes there are
 		// theirs to make. Merged keys are checked at the next refresh.
 		return true

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
@@ -13,42 +12,10 @@ import (
 	"github.com/secretsync/secretsync/template"
 )
 
-// Decode decodes a value stored encoded, as a decodingStrategy says. Auto
-// tries standard then URL base64, each with and without padding, and keeps
-// the value as it is when none decodes it.
+// Decode decodes a value stored encoded, as a decodingStrategy says; see
+// [externalsecret.DecodingStrategy.Decode].
 func Decode(strategy externalsecret.DecodingStrategy, v []byte) ([]byte, error) {
-	switch strategy {
-	case "", externalsecret.DecodeNone:
-		return v, nil
-	case externalsecret.DecodeBase64:
-		return decodeWith(base64.StdEncoding, base64.RawStdEncoding, v, "base64")
-	case externalsecret.DecodeBase64URL:
-		return decodeWith(base64.URLEncoding, base64.RawURLEncoding, v, "base64url")
-	case externalsecret.DecodeAuto:
-		if out, err := decodeWith(base64.StdEncoding, base64.RawStdEncoding, v, ""); err == nil {
-			return out, nil
-		}
-		if out, err := decodeWith(base64.URLEncoding, base64.RawURLEncoding, v, ""); err == nil {
-			return out, nil
-		}
-		return v, nil
-	default:
-		return nil, fmt.Errorf("unknown decodingStrategy %q", strategy)
-	}
-}
-
-func decodeWith(padded, raw *base64.Encoding, v []byte, name string) ([]byte, error) {
-	enc := padded
-	if len(v)%4 != 0 {
-		enc = raw
-	}
-	out := make([]byte, enc.DecodedLen(len(v)))
-	n, err := enc.Decode(out, v)
-	if err != nil {
-		// The error gives only a byte offset, never the input.
-		return nil, fmt.Errorf("value is not valid %s: %w", name, err)
-	}
-	return out[:n], nil
+	return strategy.Decode(v)
 }
 
 var invalidKeyChars = regexp.MustCompile(`[^-._a-zA-Z0-9]`)
@@ -94,8 +61,8 @@ func convertKey(strategy externalsecret.ConversionStrategy, k string) string {
 	return invalidKeyChars.ReplaceAllString(k, "_")
 }
 
-// Rewrite renames the keys of m by each rewrite in order. Regexps use RE2
-// syntax; templates see the key as .value.
+// Rewrite renames the keys of m by each rewrite in order, or merges its
+// values. Regexps use RE2 syntax; templates see the key as .value.
 func Rewrite(rewrites []externalsecret.Rewrite, m map[string][]byte) (map[string][]byte, error) {
 	if len(rewrites) == 0 {
 		return m, nil
@@ -119,8 +86,15 @@ func Rewrite(rewrites []externalsecret.Rewrite, m map[string][]byte) (map[string
 				}
 				return string(nk), nil
 			}
+		case rw.Merge != nil:
+			out, err := rewriteMerge(*rw.Merge, m)
+			if err != nil {
+				return nil, fmt.Errorf("rewrite[%d]: %w", i, err)
+			}
+			m = out
+			continue
 		default:
-			return nil, fmt.Errorf("rewrite[%d] sets neither regexp nor transform", i)
+			return nil, fmt.Errorf("rewrite[%d] sets none of regexp, transform and merge", i)
 		}
 		out, err := renameKeys(m, rename)
 		if err != nil {

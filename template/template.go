@@ -70,6 +70,9 @@ type Output struct {
 //   - A template with neither data nor templateFrom passes in.Data
 //     through, whatever its mergePolicy. One with templateFrom, even
 //     templateFrom that targets only labels, does not.
+//   - A templateFrom entry's valuesDecodingStrategy decodes the values it
+//     renders, as decodingStrategy decodes values read; template.data is
+//     never decoded.
 func Render(in Input) (Output, error) {
 	out := Output{
 		Data:        map[string][]byte{},
@@ -243,6 +246,16 @@ func (r *renderer) templateFrom(i int, from externalsecret.TemplateFrom, out *Ou
 	if err != nil {
 		return fmt.Errorf("templateFrom[%d]: %w", i, err)
 	}
+	if dec := from.ValuesDecodingStrategy; dec != "" && dec != externalsecret.DecodeNone {
+		store := set
+		set = func(k, v string) error {
+			dv, err := dec.Decode([]byte(v))
+			if err != nil {
+				return fmt.Errorf("templateFrom[%d]: rendered value of key %q: valuesDecodingStrategy %s: %w", i, k, dec, err)
+			}
+			return store(k, string(dv))
+		}
+	}
 	if ref := from.ConfigMap; ref != nil {
 		cm, ok := r.in.ConfigMaps[ref.Name]
 		if !ok {
@@ -285,15 +298,14 @@ func (r *renderer) templateFrom(i int, from externalsecret.TemplateFrom, out *Ou
 // item renders one templateFrom item: with templateAs Values its output is
 // the value of the item's key; with KeysAndValues it is a YAML map of keys
 // to values.
-func (r *renderer) item(what string, item externalsecret.TemplateRefItem, src string, set func(k, v string)) error {
+func (r *renderer) item(what string, item externalsecret.TemplateRefItem, src string, set func(k, v string) error) error {
 	switch item.TemplateAs {
 	case "", externalsecret.TemplateScopeValues:
 		v, err := r.execute(fmt.Sprintf("%s: template key %q", what, item.Key), item.Key, src)
 		if err != nil {
 			return err
 		}
-		set(item.Key, string(v))
-		return nil
+		return set(item.Key, string(v))
 	case externalsecret.TemplateScopeKeysAndValues:
 		return r.keysAndValues(fmt.Sprintf("%s: item %q", what, item.Key), item.Key, src, set)
 	default:
@@ -301,7 +313,7 @@ func (r *renderer) item(what string, item externalsecret.TemplateRefItem, src st
 	}
 }
 
-func (r *renderer) keysAndValues(what, name, src string, set func(k, v string)) error {
+func (r *renderer) keysAndValues(what, name, src string, set func(k, v string) error) error {
 	v, err := r.execute(what, name, src)
 	if err != nil {
 		return err
@@ -311,21 +323,23 @@ func (r *renderer) keysAndValues(what, name, src string, set func(k, v string)) 
 		return r.fail(what, fmt.Errorf("output is not a YAML map of strings: %w", err), string(v))
 	}
 	for _, k := range sortedKeys(m) {
-		set(k, m[k])
+		if err := set(k, m[k]); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // targetSetter returns what stores a templateFrom output in out. The
 // operator compares targets without case, and so does this.
-func targetSetter(target externalsecret.TemplateTarget, out *Output) (func(k, v string), error) {
+func targetSetter(target externalsecret.TemplateTarget, out *Output) (func(k, v string) error, error) {
 	switch {
 	case target == "" || strings.EqualFold(string(target), string(externalsecret.TemplateTargetData)):
-		return func(k, v string) { out.Data[k] = []byte(v) }, nil
+		return func(k, v string) error { out.Data[k] = []byte(v); return nil }, nil
 	case strings.EqualFold(string(target), string(externalsecret.TemplateTargetLabels)):
-		return func(k, v string) { out.Labels[k] = v }, nil
+		return func(k, v string) error { out.Labels[k] = v; return nil }, nil
 	case strings.EqualFold(string(target), string(externalsecret.TemplateTargetAnnotations)):
-		return func(k, v string) { out.Annotations[k] = v }, nil
+		return func(k, v string) error { out.Annotations[k] = v; return nil }, nil
 	}
 	return nil, fmt.Errorf("target %q is not supported: use Data, Labels or Annotations", target)
 }

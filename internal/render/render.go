@@ -142,13 +142,9 @@ func (o *objects) add(doc int, raw []byte, warn io.Writer) error {
 	}
 	switch {
 	case group == externalsecret.Group && meta.Kind == externalsecret.Kind:
-		es := &externalsecret.ExternalSecret{}
-		if err := decode(raw, es, warn, doc); err != nil {
+		es, err := decodeExternalSecret(raw)
+		if err != nil {
 			return err
-		}
-		defaultNamespace(&es.ObjectMeta)
-		if es.UID == "" {
-			es.UID = types.UID("render-" + es.Namespace + "-" + es.Name)
 		}
 		o.externalSecrets = append(o.externalSecrets, es)
 	case group == secretstore.Group && meta.Kind == secretstore.KindSecretStore:
@@ -170,7 +166,11 @@ func (o *objects) add(doc int, raw []byte, warn io.Writer) error {
 			return err
 		}
 		defaultNamespace(&s.ObjectMeta)
-		// The apiserver folds stringData into data; do the same.
+		// The apiserver defaults the type and folds stringData into
+		// data; do the same.
+		if s.Type == "" {
+			s.Type = corev1.SecretTypeOpaque
+		}
 		for k, v := range s.StringData {
 			if s.Data == nil {
 				s.Data = map[string][]byte{}
@@ -198,6 +198,28 @@ func (o *objects) add(doc int, raw []byte, warn io.Writer) error {
 		fmt.Fprintf(warn, "document %d: skipping %s %s, which render does not use\n", doc, meta.APIVersion, meta.Kind)
 	}
 	return nil
+}
+
+// decodeExternalSecret decodes an ExternalSecret and refuses it, as
+// `kubectl apply` would, when the CRD's schema or the External Secrets
+// Operator's admission checks do: for a field it does not know, a
+// required field left out, or a value the schema does not allow.
+func decodeExternalSecret(raw []byte) (*externalsecret.ExternalSecret, error) {
+	es := &externalsecret.ExternalSecret{}
+	if err := yaml.UnmarshalStrict(raw, es); err != nil {
+		return nil, fmt.Errorf("invalid ExternalSecret: %w", err)
+	}
+	if err := checkRequired(raw, es); err != nil {
+		return nil, fmt.Errorf("invalid ExternalSecret %s: %w", es.Name, err)
+	}
+	defaultNamespace(&es.ObjectMeta)
+	if err := externalsecret.Validate(es); err != nil {
+		return nil, fmt.Errorf("invalid ExternalSecret %s/%s: %w", es.Namespace, es.Name, err)
+	}
+	if es.UID == "" {
+		es.UID = types.UID("render-" + es.Namespace + "-" + es.Name)
+	}
+	return es, nil
 }
 
 // decode decodes raw into obj. Fields obj does not know are reported as
@@ -300,6 +322,7 @@ func marshalSecret(s *corev1.Secret) ([]byte, error) {
 		Labels          map[string]string       `json:"labels,omitempty"`
 		Annotations     map[string]string       `json:"annotations,omitempty"`
 		OwnerReferences []metav1.OwnerReference `json:"ownerReferences,omitempty"`
+		Finalizers      []string                `json:"finalizers,omitempty"`
 	}
 	out := struct {
 		APIVersion string            `json:"apiVersion"`
@@ -317,6 +340,7 @@ func marshalSecret(s *corev1.Secret) ([]byte, error) {
 			Labels:          s.Labels,
 			Annotations:     s.Annotations,
 			OwnerReferences: s.OwnerReferences,
+			Finalizers:      s.Finalizers,
 		},
 		Type:      s.Type,
 		Immutable: s.Immutable,

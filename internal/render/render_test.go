@@ -117,7 +117,7 @@ func TestRenderBadInput(t *testing.T) {
   - secretKey: p
     remoteRef: {key: db, property: password}
 `), "kind: SecretStore}", "kind: VaultStore}", 1),
-			wantErr: `store kind "VaultStore" is not SecretStore or ClusterSecretStore`,
+			wantErr: `spec.secretStoreRef.kind: Unsupported value: "VaultStore"`,
 		},
 		"a store missing from the input": {
 			input: strings.Replace(es(`  data:
@@ -207,12 +207,13 @@ spec:
 	}
 }
 
+// A store with a field render does not know still renders, with a
+// warning; an ExternalSecret with one is refused (see invalid_test.go).
 func TestRenderWarnsOnUnknownFields(t *testing.T) {
-	input := es(`  unknownField: 1
-  data:
+	input := strings.Replace(es(`  data:
   - secretKey: p
     remoteRef: {key: db, property: password}
-`)
+`), "  provider:\n", "  unknownField: 1\n  provider:\n", 1)
 	var out, warnings bytes.Buffer
 	if err := Render(context.Background(), strings.NewReader(input), &out, options(t, &warnings)); err != nil {
 		t.Fatal(err)
