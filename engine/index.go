@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/secretsync/secretsync/externalsecret"
@@ -21,22 +23,13 @@ func remoteKeys(es *externalsecret.ExternalSecret) []remoteKey {
 		}
 		keys = append(keys, k)
 	}
-	for _, d := range es.Spec.Data {
-		ref := es.Spec.SecretStoreRef
-		if d.SourceRef != nil && d.SourceRef.SecretStoreRef.Name != "" {
-			ref = d.SourceRef.SecretStoreRef
-		}
-		add(ref, d.RemoteRef.Key)
+	for i := range es.Spec.Data {
+		add(reconcile.DataStore(es, &es.Spec.Data[i]), es.Spec.Data[i].RemoteRef.Key)
 	}
-	for _, d := range es.Spec.DataFrom {
-		if d.Extract == nil {
-			continue
+	for i, d := range es.Spec.DataFrom {
+		if d.Extract != nil {
+			add(reconcile.DataFromStore(es, &es.Spec.DataFrom[i]), d.Extract.Key)
 		}
-		ref := es.Spec.SecretStoreRef
-		if d.SourceRef != nil && d.SourceRef.SecretStoreRef != nil {
-			ref = *d.SourceRef.SecretStoreRef
-		}
-		add(ref, d.Extract.Key)
 	}
 	return keys
 }
@@ -98,7 +91,7 @@ func (e *Engine) remoteChanged(store reconcile.StoreID, ref provider.Ref, reader
 		}
 		st := e.stateOfLocked(name)
 		st.force = true
-		st.lastRead = timeZero
+		st.lastRead = time.Time{}
 		names = append(names, name)
 	}
 	e.mu.Unlock()

@@ -15,8 +15,6 @@ import (
 	"github.com/secretsync/secretsync/secretstore"
 )
 
-var timeZero time.Time
-
 // DefaultStoreRefresh is how often a store is validated again when its
 // spec.refreshInterval does not say.
 const DefaultStoreRefresh = 5 * time.Minute

@@ -96,7 +96,7 @@ func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clien
 				res.Err = errGenerators
 				return
 			}
-			ref := storeRef(spec.SecretStoreRef, d.SourceRef)
+			ref := DataStore(es, d)
 			s, err := f.get(ctx, ref, d.RemoteRef)
 			if err != nil {
 				res.Err = err
@@ -113,16 +113,11 @@ func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clien
 		df := &spec.DataFrom[i]
 		res := &out.DataFrom[i]
 		run(&res.Err, func() {
-			ref := spec.SecretStoreRef
-			if df.SourceRef != nil {
-				if df.SourceRef.GeneratorRef != nil {
-					res.Err = errGenerators
-					return
-				}
-				if df.SourceRef.SecretStoreRef != nil {
-					ref = *df.SourceRef.SecretStoreRef
-				}
+			if df.SourceRef != nil && df.SourceRef.GeneratorRef != nil {
+				res.Err = errGenerators
+				return
 			}
+			ref := DataFromStore(es, df)
 			switch {
 			case df.Extract != nil:
 				s, err := f.get(ctx, ref, *df.Extract)
@@ -163,15 +158,6 @@ func recoverInto(err *error) {
 // ErrPanic is the error of an entry whose provider panicked. The panic's
 // value is left out: it may hold a secret value.
 var ErrPanic = errors.New("the provider panicked")
-
-func storeRef(def externalsecret.SecretStoreRef, src *externalsecret.StoreSourceRef) externalsecret.SecretStoreRef {
-	ref := def
-	if src != nil && src.SecretStoreRef.Name != "" {
-		ref = src.SecretStoreRef
-	}
-	ref.Kind = ref.StoreKind()
-	return ref
-}
 
 type clientResult struct {
 	once   sync.Once

@@ -98,15 +98,34 @@ func StoreRefs(es *externalsecret.ExternalSecret) []externalsecret.SecretStoreRe
 		}
 	}
 	add(es.Spec.SecretStoreRef)
-	for _, d := range es.Spec.Data {
-		if d.SourceRef != nil {
-			add(d.SourceRef.SecretStoreRef)
-		}
+	for i := range es.Spec.Data {
+		add(DataStore(es, &es.Spec.Data[i]))
 	}
-	for _, d := range es.Spec.DataFrom {
-		if d.SourceRef != nil && d.SourceRef.SecretStoreRef != nil {
-			add(*d.SourceRef.SecretStoreRef)
-		}
+	for i := range es.Spec.DataFrom {
+		add(DataFromStore(es, &es.Spec.DataFrom[i]))
 	}
 	return refs
+}
+
+// DataStore returns the store the spec.data entry d of es reads from: the
+// one its sourceRef names, else the ExternalSecret's, with its kind set.
+func DataStore(es *externalsecret.ExternalSecret, d *externalsecret.Data) externalsecret.SecretStoreRef {
+	ref := es.Spec.SecretStoreRef
+	if d.SourceRef != nil && d.SourceRef.SecretStoreRef.Name != "" {
+		ref = d.SourceRef.SecretStoreRef
+	}
+	ref.Kind = ref.StoreKind()
+	return ref
+}
+
+// DataFromStore returns the store the spec.dataFrom entry df of es reads
+// from: the one its sourceRef names, else the ExternalSecret's, with its
+// kind set.
+func DataFromStore(es *externalsecret.ExternalSecret, df *externalsecret.DataFrom) externalsecret.SecretStoreRef {
+	ref := es.Spec.SecretStoreRef
+	if df.SourceRef != nil && df.SourceRef.SecretStoreRef != nil {
+		ref = *df.SourceRef.SecretStoreRef
+	}
+	ref.Kind = ref.StoreKind()
+	return ref
 }
