@@ -93,10 +93,8 @@ type Config struct {
 // ensures.
 type Engine struct {
 	cfg     Config
-	kube    kubernetes.Interface
 	clients *clientCache
 	reads   *reconcile.Cache
-	now     func() time.Time
 
 	mu sync.Mutex
 	// state is what the engine remembers of each ExternalSecret between
@@ -175,8 +173,6 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg:     cfg,
-		kube:    cfg.Kube,
-		now:     cfg.Now,
 		state:   map[types.NamespacedName]*esState{},
 		readers: map[remoteKey]map[types.NamespacedName]struct{}{},
 	}
@@ -236,7 +232,7 @@ type Result struct {
 // status in Result says why (Result.Err is the error); when the write
 // itself failed, Result.Err is nil and StatusChanged false.
 func (e *Engine) Sync(ctx context.Context, req Request) (Result, error) {
-	if e.kube == nil {
+	if e.cfg.Kube == nil {
 		return Result{}, errors.New("engine.Config.Kube is nil: this engine can Plan, not Sync")
 	}
 	res, in, err := e.plan(ctx, req)
@@ -295,7 +291,7 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 	if err != nil {
 		return Result{}, reconcile.Input{}, err
 	}
-	now := e.now()
+	now := e.cfg.Now()
 	e.mu.Lock()
 	lastRead, force := st.lastRead, st.force || req.Force
 	st.force = false
@@ -329,7 +325,7 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		e.indexLocked(name, st, es)
 		e.mu.Unlock()
 	}
-	in.Now = e.now()
+	in.Now = e.cfg.Now()
 	return Result{Output: reconcile.Reconcile(in), Read: true}, in, nil
 }
 
@@ -427,7 +423,7 @@ func (e *Engine) existingSecret(ctx context.Context, st *esState, es *externalse
 	}
 	e.mu.Lock()
 	behind := !st.secretAt.IsZero()
-	if behind && ((s != nil && s.ResourceVersion == st.secretRV) || e.now().Sub(st.secretAt) > secretLag) {
+	if behind && ((s != nil && s.ResourceVersion == st.secretRV) || e.cfg.Now().Sub(st.secretAt) > secretLag) {
 		st.secretRV, st.secretAt, behind = "", time.Time{}, false
 	}
 	e.mu.Unlock()
@@ -444,10 +440,10 @@ func (e *Engine) existingSecret(ctx context.Context, st *esState, es *externalse
 
 // getSecret reads a Secret from the API; nil when there is none.
 func (e *Engine) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
-	if e.kube == nil {
+	if e.cfg.Kube == nil {
 		return nil, nil
 	}
-	s, err := Kube{e.kube}.Secret(ctx, namespace, name)
+	s, err := Kube{e.cfg.Kube}.Secret(ctx, namespace, name)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -467,7 +463,7 @@ const maxApplyAttempts = 3
 // already fetched.
 func (e *Engine) apply(ctx context.Context, req Request, in reconcile.Input, out *reconcile.Output) error {
 	es := req.ExternalSecret
-	secrets := e.kube.CoreV1().Secrets(es.Namespace)
+	secrets := e.cfg.Kube.CoreV1().Secrets(es.Namespace)
 	for attempt := 1; ; attempt++ {
 		var (
 			written *corev1.Secret
@@ -491,7 +487,7 @@ func (e *Engine) apply(ctx context.Context, req Request, in reconcile.Input, out
 			e.cfg.OnSecretWrite(out.Action)
 			e.mu.Lock()
 			st := e.stateOfLocked(types.NamespacedName{Namespace: es.Namespace, Name: es.Name})
-			st.secretRV, st.secretAt = "", e.now()
+			st.secretRV, st.secretAt = "", e.cfg.Now()
 			if written != nil {
 				st.secretRV = written.ResourceVersion
 			}

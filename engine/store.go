@@ -62,7 +62,7 @@ func (e *Engine) SyncStore(ctx context.Context, store secretstore.GenericStore) 
 		cond = secretstore.Condition{Type: secretstore.ConditionReady, Status: corev1.ConditionFalse, Reason: secretstore.ReasonInvalidProviderConfig, Message: "invalid store configuration: " + rerr.Error()}
 	}
 	old := store.StoreStatus()
-	cond.LastTransitionTime = metav1.NewTime(e.now())
+	cond.LastTransitionTime = metav1.NewTime(e.cfg.Now())
 	if prev := old.ReadyCondition(); prev != nil && prev.Status == cond.Status {
 		cond.LastTransitionTime = prev.LastTransitionTime
 	}

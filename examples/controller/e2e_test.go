@@ -309,12 +309,20 @@ func (h *harness) runController(t *testing.T, restCfg *rest.Config, o controller
 // counted.
 func waitIdle(t *testing.T, m *metrics) {
 	t.Helper()
+	waitQuiet(t, func() float64 {
+		return gaugeSum(t, m, "secretsync_workqueue_depth") + gaugeSum(t, m, "secretsync_workqueue_unfinished_work_seconds")
+	})
+}
+
+// waitQuiet waits until busy, what a controller's queues hold or work on,
+// has read zero three polls in a row.
+func waitQuiet(t *testing.T, busy func() float64) {
+	t.Helper()
 	idle := 0
 	eventually(t, 30*time.Second, func() (bool, string) {
-		depth := gaugeSum(t, m, "secretsync_workqueue_depth") + gaugeSum(t, m, "secretsync_workqueue_unfinished_work_seconds")
-		if depth > 0 {
+		if b := busy(); b > 0 {
 			idle = 0
-			return false, fmt.Sprintf("queues hold or work on %v", depth)
+			return false, fmt.Sprintf("queues hold or work on %v", b)
 		}
 		idle++
 		return idle >= 3, "queues just emptied"

@@ -369,15 +369,8 @@ func TestE2EKillDuringBurst(t *testing.T) {
 
 	// No storm follows: once its queues are empty, only what falls due is
 	// read, and nothing is written.
-	idle := 0
-	eventually(t, 30*time.Second, func() (bool, string) {
-		busy := second.metric(t, "secretsync_workqueue_depth") + second.metric(t, "secretsync_workqueue_unfinished_work_seconds")
-		if busy > 0 {
-			idle = 0
-			return false, fmt.Sprintf("the queues hold %d", busy)
-		}
-		idle++
-		return idle >= 3, "the queues just emptied"
+	waitQuiet(t, func() float64 {
+		return float64(second.metric(t, "secretsync_workqueue_depth") + second.metric(t, "secretsync_workqueue_unfinished_work_seconds"))
 	})
 	quiet := time.Now()
 	readsBefore := second.metric(t, "secretsync_provider_calls_total", `operation="GetSecret"`)

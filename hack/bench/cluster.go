@@ -494,16 +494,13 @@ type apiWrites struct {
 
 // controllerSecretWrites counts the controller's Secret writes since t.
 func (c *cluster) controllerSecretWrites(since time.Time) (apiWrites, error) {
-	var w apiWrites
-	verbs := []string{"create", "update", "patch", "delete"}
-	var err error
-	if w.Secrets, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since}); err != nil {
-		return w, err
+	byCode, err := c.env.CountRequestsByCode(testenv.Requests{
+		Verbs: []string{"create", "update", "patch", "delete"}, Resource: "secrets", User: controllerUser, Since: since,
+	})
+	w := apiWrites{Conflicts: byCode[409], Throttled: byCode[429]}
+	for _, n := range byCode {
+		w.Secrets += n
 	}
-	if w.Conflicts, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since, Code: 409}); err != nil {
-		return w, err
-	}
-	w.Throttled, err = c.env.CountRequests(testenv.Requests{Verbs: verbs, Resource: "secrets", User: controllerUser, Since: since, Code: 429})
 	return w, err
 }
 

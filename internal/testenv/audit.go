@@ -86,12 +86,24 @@ type Requests struct {
 // external-secrets.io resources, and a caller that has just had its own
 // answer may need to poll briefly.
 func (e *Env) CountRequests(r Requests) (int, error) {
+	byCode, err := e.CountRequestsByCode(r)
+	n := 0
+	for _, c := range byCode {
+		n += c
+	}
+	return n, err
+}
+
+// CountRequestsByCode is [Env.CountRequests] by the HTTP status code of
+// the answer, in one read of the audit log.
+func (e *Env) CountRequestsByCode(r Requests) (map[int]int, error) {
 	res, sub, _ := strings.Cut(r.Resource, "/")
 	verbs := map[string]bool{}
 	for _, v := range r.Verbs {
 		verbs[v] = true
 	}
-	return e.countEvents(r.Since, func(ev *auditEvent) bool {
+	byCode := map[int]int{}
+	_, err := e.countEvents(r.Since, func(ev *auditEvent) bool {
 		ref := ev.ObjectRef
 		if ref == nil {
 			return false
@@ -100,13 +112,18 @@ func (e *Env) CountRequests(r Requests) (int, error) {
 		if ev.ResponseStatus != nil {
 			code = ev.ResponseStatus.Code
 		}
-		return (len(verbs) == 0 || verbs[ev.Verb]) &&
+		match := (len(verbs) == 0 || verbs[ev.Verb]) &&
 			(r.Resource == "" || ref.Resource == res && ref.Subresource == sub) &&
 			(r.Namespace == "" || ref.Namespace == r.Namespace) &&
 			(r.Name == "" || ref.Name == r.Name) &&
 			(r.User == "" || ev.User.Username == r.User) &&
 			(r.Code == 0 || code == r.Code)
+		if match {
+			byCode[code]++
+		}
+		return match
 	})
+	return byCode, err
 }
 
 // countEvents counts the completed requests received at or after since
