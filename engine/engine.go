@@ -9,9 +9,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 
@@ -56,6 +60,27 @@ type Config struct {
 	// also in every [Result].
 	Recorder record.EventRecorder
 
+	// AllowGenericTargets lets ExternalSecrets write a target other than
+	// a Secret (spec.target.manifest): a ConfigMap or a custom resource,
+	// which Kubernetes does not encrypt at rest as it may Secrets, and
+	// which whoever may read it may read the values in. Off by default,
+	// as in the External Secrets Operator (--unsafe-allow-generic-targets);
+	// an ExternalSecret with a manifest target then fails with
+	// ErrGenericTargetsOff. The engine's RBAC must allow writing the kinds.
+	AllowGenericTargets bool
+	// Dynamic reads and writes manifest targets. Required for Sync of
+	// them.
+	Dynamic dynamic.Interface
+	// Mapper maps a manifest target's kind to its resource. When nil, a
+	// mapper over Kube's discovery, which reads discovery again for a kind
+	// it does not know.
+	Mapper meta.RESTMapper
+	// OnTarget, if set, is called with the resource of each manifest
+	// target the engine syncs, so that a host can watch that resource
+	// (label reconcile.LabelManaged=true) and sync again the
+	// ExternalSecret of one edited by hand.
+	OnTarget func(schema.GroupVersionResource)
+
 	// ControllerClass is the class of this controller; it serves only
 	// stores whose spec.controller equals it.
 	ControllerClass string
@@ -93,6 +118,7 @@ type Config struct {
 // ensures.
 type Engine struct {
 	cfg     Config
+	mapper  meta.RESTMapper
 	clients *clientCache
 	reads   *reconcile.Cache
 
@@ -149,6 +175,8 @@ func New(cfg Config) (*Engine, error) {
 		}
 	}
 	switch {
+	case cfg.AllowGenericTargets && cfg.Kube != nil && cfg.Dynamic == nil:
+		return nil, errors.New("engine.Config.AllowGenericTargets needs Config.Dynamic to write the targets")
 	case cfg.Secrets == nil:
 		return nil, errors.New("engine.Config.Secrets is nil and there is no Kube to read Secrets with")
 	case cfg.Namespaces == nil:
@@ -173,6 +201,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg:     cfg,
+		mapper:  newMapper(cfg),
 		state:   map[types.NamespacedName]*esState{},
 		readers: map[remoteKey]map[types.NamespacedName]struct{}{},
 	}
@@ -239,7 +268,14 @@ func (e *Engine) Sync(ctx context.Context, req Request) (Result, error) {
 	if err != nil || !res.Read {
 		return res, err
 	}
-	if err := e.apply(ctx, req, in, &res.Output); err != nil {
+	var w writer = secretWriter{e, req.ExternalSecret}
+	if req.ExternalSecret.GenericTarget() && in.TargetErr == nil {
+		if w, err = e.objectWriter(req.ExternalSecret); err != nil {
+			res.StatusChanged = false
+			return res, err
+		}
+	}
+	if err := e.apply(ctx, req, in, &res.Output, w); err != nil {
 		// The status would claim a sync that did not happen: the retry
 		// decides again.
 		res.StatusChanged = false
@@ -287,7 +323,20 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		return Result{Ignored: true}, reconcile.Input{}, nil
 	}
 	st := e.stateOf(name)
-	existing, err := e.existingSecret(ctx, st, es)
+	var (
+		existing    *corev1.Secret
+		existingObj *unstructured.Unstructured
+		targetErr   error
+		err         error
+	)
+	if es.GenericTarget() {
+		var gvr schema.GroupVersionResource
+		if gvr, targetErr = e.targetResource(es); targetErr == nil {
+			existingObj, err = e.existingObject(ctx, gvr, es)
+		}
+	} else {
+		existing, err = e.existingSecret(ctx, st, es)
+	}
 	if err != nil {
 		return Result{}, reconcile.Input{}, err
 	}
@@ -303,11 +352,15 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 			force = false
 		}
 	}
-	if due, wait := reconcile.Due(es, existing, lastRead, now); !due && !force {
+	due, wait := reconcile.Due(es, existing, lastRead, now)
+	if es.GenericTarget() {
+		due, wait = reconcile.DueObject(es, existingObj, lastRead, now)
+	}
+	if !due && !force {
 		return Result{Output: reconcile.Output{Action: reconcile.ActionNone, Status: es.Status, RequeueAfter: wait}}, reconcile.Input{}, nil
 	}
 
-	in := reconcile.Input{ExternalSecret: es, Existing: existing, Owner: req.Owner}
+	in := reconcile.Input{ExternalSecret: es, Existing: existing, ExistingObject: existingObj, TargetErr: targetErr, Owner: req.Owner}
 	if storeErr == nil {
 		storeErr = e.checkStore(ctx, main, es.Namespace)
 	}
@@ -457,53 +510,80 @@ func (e *Engine) getSecret(ctx context.Context, namespace, name string) (*corev1
 // the Secret after a conflict, without reading the stores again.
 const maxApplyAttempts = 3
 
-// apply carries out the decision on the Secret. When the apiserver holds a
-// different Secret than the cache did (a conflict, or one that already
+// apply carries out the decision on the target. When the apiserver holds
+// a different target than the cache did (a conflict, or one that already
 // exists), it decides again against the fresh copy with the values
 // already fetched.
-func (e *Engine) apply(ctx context.Context, req Request, in reconcile.Input, out *reconcile.Output) error {
+func (e *Engine) apply(ctx context.Context, req Request, in reconcile.Input, out *reconcile.Output, w writer) error {
 	es := req.ExternalSecret
-	secrets := e.cfg.Kube.CoreV1().Secrets(es.Namespace)
 	for attempt := 1; ; attempt++ {
-		var (
-			written *corev1.Secret
-			err     error
-		)
-		switch out.Action {
-		case reconcile.ActionNone:
+		if out.Action == reconcile.ActionNone {
 			return nil
-		case reconcile.ActionCreate:
-			written, err = secrets.Create(ctx, out.Secret, metav1.CreateOptions{FieldManager: e.cfg.FieldManager})
-		case reconcile.ActionUpdate:
-			written, err = secrets.Update(ctx, out.Secret, metav1.UpdateOptions{FieldManager: e.cfg.FieldManager})
-		case reconcile.ActionDelete:
-			uid := in.Existing.UID
-			err = secrets.Delete(ctx, in.Existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
-			if apierrors.IsNotFound(err) {
-				err = nil
-			}
+		}
+		rv, err := w.write(ctx, out.Action, in, *out)
+		if apierrors.IsNotFound(err) && out.Action == reconcile.ActionDelete {
+			err = nil
 		}
 		if err == nil {
 			e.cfg.OnSecretWrite(out.Action)
 			e.mu.Lock()
 			st := e.stateOfLocked(types.NamespacedName{Namespace: es.Namespace, Name: es.Name})
-			st.secretRV, st.secretAt = "", e.cfg.Now()
-			if written != nil {
-				st.secretRV = written.ResourceVersion
-			}
+			st.secretRV, st.secretAt = rv, e.cfg.Now()
 			e.mu.Unlock()
 			return nil
 		}
 		if !(apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)) || attempt == maxApplyAttempts {
-			return fmt.Errorf("%s Secret %s/%s: %w", out.Action, es.Namespace, es.TargetName(), err)
+			return fmt.Errorf("%s %s %s/%s: %w", out.Action, w.kind(), es.Namespace, es.TargetName(), err)
 		}
-		fresh, gerr := e.getSecret(ctx, es.Namespace, es.TargetName())
-		if gerr != nil {
-			return gerr
+		if err := w.reread(ctx, &in); err != nil {
+			return err
 		}
-		in.Existing = fresh
 		*out = reconcile.Reconcile(in)
 	}
+}
+
+// A writer writes one kind of target.
+type writer interface {
+	kind() string
+	// write carries out action, returning the resourceVersion written.
+	write(ctx context.Context, action reconcile.Action, in reconcile.Input, out reconcile.Output) (string, error)
+	// reread puts a fresh copy of the target from the API in in.
+	reread(ctx context.Context, in *reconcile.Input) error
+}
+
+// secretWriter writes a target Secret.
+type secretWriter struct {
+	e  *Engine
+	es *externalsecret.ExternalSecret
+}
+
+func (w secretWriter) kind() string { return "Secret" }
+
+func (w secretWriter) write(ctx context.Context, action reconcile.Action, in reconcile.Input, out reconcile.Output) (string, error) {
+	secrets := w.e.cfg.Kube.CoreV1().Secrets(w.es.Namespace)
+	var (
+		written *corev1.Secret
+		err     error
+	)
+	switch action {
+	case reconcile.ActionCreate:
+		written, err = secrets.Create(ctx, out.Secret, metav1.CreateOptions{FieldManager: w.e.cfg.FieldManager})
+	case reconcile.ActionUpdate:
+		written, err = secrets.Update(ctx, out.Secret, metav1.UpdateOptions{FieldManager: w.e.cfg.FieldManager})
+	case reconcile.ActionDelete:
+		uid := in.Existing.UID
+		return "", secrets.Delete(ctx, in.Existing.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	}
+	if err != nil {
+		return "", err
+	}
+	return written.ResourceVersion, nil
+}
+
+func (w secretWriter) reread(ctx context.Context, in *reconcile.Input) error {
+	fresh, err := w.e.getSecret(ctx, w.es.Namespace, w.es.TargetName())
+	in.Existing = fresh
+	return err
 }
 
 // templateSources reads the ConfigMaps and Secrets templateFrom names, from

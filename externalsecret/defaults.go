@@ -40,6 +40,14 @@ func (es *ExternalSecret) TargetName() string {
 	return es.Name
 }
 
+// GenericTarget reports whether es writes a resource other than a Secret:
+// spec.target.manifest names a kind other than the v1 Secret. A manifest
+// naming the v1 Secret is the same as no manifest.
+func (es *ExternalSecret) GenericTarget() bool {
+	m := es.Spec.Target.Manifest
+	return m != nil && !(m.APIVersion == "v1" && m.Kind == "Secret")
+}
+
 // CreationPolicy returns spec.target.creationPolicy, or Owner when unset.
 func (es *ExternalSecret) CreationPolicy() CreationPolicy {
 	if es.Spec.Target.CreationPolicy == "" {

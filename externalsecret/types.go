@@ -1,6 +1,8 @@
 package externalsecret
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -158,9 +160,27 @@ type Target struct {
 	// +optional
 	Template *Template `json:"template,omitempty"`
 
+	// Manifest, when set, makes the target a resource of another kind
+	// than Secret: a ConfigMap or a custom resource, in the
+	// ExternalSecret's namespace. Its content is not encrypted at rest as
+	// a Secret's may be; a controller writes such targets only when it is
+	// told to (--unsafe-allow-generic-targets).
+	// +optional
+	Manifest *Manifest `json:"manifest,omitempty"`
+
 	// Immutable makes the written Secret immutable.
 	// +optional
 	Immutable bool `json:"immutable,omitempty"`
+}
+
+// Manifest names the kind of a target other than a Secret.
+type Manifest struct {
+	// APIVersion of the target, such as v1 or config.example.com/v1.
+	// +kubebuilder:validation:MinLength=1
+	APIVersion string `json:"apiVersion"`
+	// Kind of the target, such as ConfigMap.
+	// +kubebuilder:validation:MinLength=1
+	Kind string `json:"kind"`
 }
 
 // CreationPolicy says whether and how the Secret is created.
@@ -275,7 +295,10 @@ type TemplateFrom struct {
 	// Secret in the ExternalSecret's namespace holding templates.
 	// +optional
 	Secret *TemplateRef `json:"secret,omitempty"`
-	// Target is the part of the Secret the output goes to. Defaults to Data.
+	// Target is the part of the Secret the output goes to: Data, Labels
+	// or Annotations. Defaults to Data. With spec.target.manifest it may
+	// also be a dotted field path, such as spec.database, where the
+	// output, read as YAML, is merged.
 	// +kubebuilder:default="Data"
 	// +optional
 	Target TemplateTarget `json:"target,omitempty"`
@@ -324,10 +347,24 @@ const (
 	TemplateScopeKeysAndValues TemplateScope = "KeysAndValues"
 )
 
-// TemplateTarget is the part of the Secret a template writes.
+// TemplateTarget is the part of the target a template writes: Data,
+// Annotations or Labels, compared without case as the External Secrets
+// Operator does, or with a manifest target a field path.
 //
-// +kubebuilder:validation:Enum=Data;Annotations;Labels
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`
 type TemplateTarget string
+
+// IsPath reports whether t is a field path rather than Data, Annotations
+// or Labels.
+func (t TemplateTarget) IsPath() bool {
+	for _, k := range []TemplateTarget{"", TemplateTargetData, TemplateTargetAnnotations, TemplateTargetLabels} {
+		if strings.EqualFold(string(t), string(k)) {
+			return false
+		}
+	}
+	return true
+}
 
 const (
 	TemplateTargetData        TemplateTarget = "Data"

@@ -11,15 +11,18 @@ import (
 
 // The patterns of the CRD's schema, from the markers in types.go.
 var (
-	dnsSubdomainPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	secretKeyPattern    = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-	schedulePattern     = regexp.MustCompile(`^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\s]+.*|[^\s]+( [^\s]+){4})$`)
+	dnsSubdomainPattern   = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	secretKeyPattern      = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	templateTargetPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+	schedulePattern       = regexp.MustCompile(`^(@(annually|yearly|monthly|weekly|daily|midnight|hourly)|@every [^\s]+.*|[^\s]+( [^\s]+){4})$`)
 )
 
 // Validate checks es as the apiserver does with this package's CRD, and
 // as the External Secrets Operator's admission webhook does: the schema's
 // enums, lengths and patterns, its CEL rules, unique secretKeys, and the
-// object's metadata. A host that builds ExternalSecrets in memory calls it
+// object's metadata. It also checks one rule the CRD cannot hold, as CEL
+// over every templateFrom entry costs more than the apiserver allows: a
+// templateFrom target that is a field path needs target.manifest. A host that builds ExternalSecrets in memory calls it
 // to refuse what `kubectl apply` would refuse. Empty enum fields count as
 // unset, as the CRD's defaults make them.
 //
@@ -114,6 +117,20 @@ func validateTarget(t *Target, p *field.Path) field.ErrorList {
 	if t.Template != nil {
 		errs = append(errs, validateTemplate(t.Template, p.Child("template"))...)
 	}
+	if m := t.Manifest; m != nil {
+		if m.APIVersion == "" {
+			errs = append(errs, field.Required(p.Child("manifest", "apiVersion"), ""))
+		}
+		if m.Kind == "" {
+			errs = append(errs, field.Required(p.Child("manifest", "kind"), ""))
+		}
+	} else if t.Template != nil {
+		for i, from := range t.Template.TemplateFrom {
+			if from.Target.IsPath() {
+				errs = append(errs, field.Invalid(p.Child("template", "templateFrom").Index(i).Child("target"), string(from.Target), "a templateFrom target that is a field path needs target.manifest; a Secret takes Data, Annotations or Labels"))
+			}
+		}
+	}
 	return errs
 }
 
@@ -139,7 +156,10 @@ func validateTemplate(t *Template, p *field.Path) field.ErrorList {
 	errs = append(errs, enum(p.Child("mergePolicy"), string(t.MergePolicy), MergePolicyReplace, MergePolicyMerge)...)
 	for i, from := range t.TemplateFrom {
 		fp := p.Child("templateFrom").Index(i)
-		errs = append(errs, enum(fp.Child("target"), string(from.Target), TemplateTargetData, TemplateTargetAnnotations, TemplateTargetLabels)...)
+		errs = append(errs, length(fp.Child("target"), string(from.Target), 0, 253)...)
+		if from.Target != "" && !templateTargetPattern.MatchString(string(from.Target)) {
+			errs = append(errs, field.Invalid(fp.Child("target"), string(from.Target), "must be Data, Annotations, Labels or a dotted field path such as spec.database"))
+		}
 		errs = append(errs, enum(fp.Child("valuesDecodingStrategy"), string(from.ValuesDecodingStrategy), DecodeAuto, DecodeBase64, DecodeBase64URL, DecodeNone)...)
 		for _, ref := range []struct {
 			name string

@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+func ptrTo[T any](v T) *T { return &v }
+
 func validES(mods ...func(*ExternalSecret)) *ExternalSecret {
 	es := &ExternalSecret{
 		ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: "team-a"},
@@ -47,6 +49,18 @@ func TestValidate(t *testing.T) {
 			}),
 			wantErr: "spec.data[0].secretKey: Too long",
 		},
+		// The CRD cannot hold this rule: CEL over every templateFrom entry
+		// costs more than the apiserver allows.
+		"a field path target without a manifest": {
+			es: validES(func(es *ExternalSecret) {
+				es.Spec.Target.Template = &Template{TemplateFrom: []TemplateFrom{{Literal: ptrTo("a: b"), Target: "spec.database"}}}
+			}),
+			wantErr: "spec.target.template.templateFrom[0].target: Invalid value: \"spec.database\": a templateFrom target that is a field path needs target.manifest",
+		},
+		"a field path target with a manifest": {es: validES(func(es *ExternalSecret) {
+			es.Spec.Target.Manifest = &Manifest{APIVersion: "config.example.com/v1", Kind: "AppConfig"}
+			es.Spec.Target.Template = &Template{TemplateFrom: []TemplateFrom{{Literal: ptrTo("a: b"), Target: "spec.database"}, {Literal: ptrTo("a: b"), Target: "labels"}}}
+		})},
 		"zero refreshInterval": {es: validES(func(es *ExternalSecret) {
 			es.Spec.RefreshInterval = &metav1.Duration{}
 		})},

@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/provider"
@@ -59,6 +60,13 @@ type Input struct {
 	Fetched *Fetched
 	// Existing is the target Secret, nil if it does not exist.
 	Existing *corev1.Secret
+	// ExistingObject is the target of an ExternalSecret with a manifest
+	// target (spec.target.manifest naming a kind other than Secret), nil
+	// if it does not exist. Existing is not used then.
+	ExistingObject *unstructured.Unstructured
+	// TargetErr, when set, is why the target cannot be written, such as a
+	// manifest target the host does not allow; nothing is written.
+	TargetErr error
 	// ConfigMaps and Secrets are the templateFrom sources, by name, from
 	// the ExternalSecret's namespace.
 	ConfigMaps map[string]map[string]string
@@ -93,6 +101,9 @@ type Output struct {
 	Action Action
 	// Secret to create or update.
 	Secret *corev1.Secret
+	// Object, for a manifest target, is the resource to create or update,
+	// or with ActionDelete the one to delete. Secret is nil then.
+	Object *unstructured.Unstructured
 	// Status is the new status. Write it only when StatusChanged.
 	Status        externalsecret.ExternalSecretStatus
 	StatusChanged bool
@@ -146,6 +157,9 @@ func Reconcile(in Input) Output {
 	if in.Fetched == nil {
 		return failed(in, EventSyncFailed, errors.New("nothing was fetched"))
 	}
+	if in.TargetErr != nil {
+		return failed(in, EventSyncFailed, in.TargetErr)
+	}
 
 	data, missing, err := assemble(es, in.Fetched)
 	if err != nil {
@@ -169,9 +183,13 @@ func Reconcile(in Input) Output {
 		Data:       data,
 		ConfigMaps: in.ConfigMaps,
 		Secrets:    in.Secrets,
+		Manifest:   es.GenericTarget(),
 	})
 	if err != nil {
 		return failed(in, EventSyncFailed, err)
+	}
+	if es.GenericTarget() {
+		return reconcileManifest(in, out)
 	}
 	if err := checkKeys(out.Data); err != nil {
 		return failed(in, EventSyncFailed, err)
@@ -190,14 +208,21 @@ func Reconcile(in Input) Output {
 	if err != nil {
 		return failed(in, EventSyncFailed, err)
 	}
-	o := Output{Action: action, Secret: desired}
-	switch action {
+	return succeeded(in, Output{Action: action, Secret: desired}, "Secret", changedKeys(in.Existing, desired))
+}
+
+// succeeded completes o, the Output of a sync that decided its action on a
+// target of kind: its event, status and requeue. detail ends the event of
+// an update.
+func succeeded(in Input, o Output, kind, detail string) Output {
+	es := in.ExternalSecret
+	switch o.Action {
 	case ActionCreate:
-		o.Events = append(o.Events, Event{corev1.EventTypeNormal, EventCreated, fmt.Sprintf("created Secret %s", es.TargetName())})
+		o.Events = append(o.Events, Event{corev1.EventTypeNormal, EventCreated, fmt.Sprintf("created %s %s", kind, es.TargetName())})
 	case ActionUpdate:
-		o.Events = append(o.Events, Event{corev1.EventTypeNormal, EventUpdated, fmt.Sprintf("updated Secret %s%s", es.TargetName(), changedKeys(in.Existing, desired))})
+		o.Events = append(o.Events, Event{corev1.EventTypeNormal, EventUpdated, fmt.Sprintf("updated %s %s%s", kind, es.TargetName(), detail)})
 	}
-	o.Status = syncedStatus(in, action != ActionNone, corev1.ConditionTrue, externalsecret.ReasonSecretSynced, "Secret was synced")
+	o.Status = syncedStatus(in, o.Action != ActionNone, corev1.ConditionTrue, externalsecret.ReasonSecretSynced, kind+" was synced")
 	o.StatusChanged = !apiequality.Semantic.DeepEqual(es.Status, o.Status)
 	o.RequeueAfter = requeue(es, in.Now)
 	return o
@@ -489,13 +514,25 @@ func addFinalizers(es *externalsecret.ExternalSecret, s *corev1.Secret) {
 func deleteSecret(in Input) Output {
 	es := in.ExternalSecret
 	o := Output{Action: ActionNone}
-	if in.Existing != nil {
-		if owner := metav1.GetControllerOf(in.Existing); owner != nil && owner.UID == in.owner().UID {
+	var existing metav1.Object
+	kind := "Secret"
+	switch {
+	case es.GenericTarget():
+		kind = es.Spec.Target.Manifest.Kind
+		if in.ExistingObject != nil {
+			existing = in.ExistingObject
+		}
+	case in.Existing != nil:
+		existing = in.Existing
+	}
+	if existing != nil {
+		if owner := metav1.GetControllerOf(existing); owner != nil && owner.UID == in.owner().UID {
 			o.Action = ActionDelete
-			o.Events = append(o.Events, Event{corev1.EventTypeNormal, EventDeleted, fmt.Sprintf("deleted Secret %s: every remote value is gone and deletionPolicy is Delete", es.TargetName())})
+			o.Object = in.ExistingObject
+			o.Events = append(o.Events, Event{corev1.EventTypeNormal, EventDeleted, fmt.Sprintf("deleted %s %s: every remote value is gone and deletionPolicy is Delete", kind, es.TargetName())})
 		}
 	}
-	o.Status = syncedStatus(in, o.Action != ActionNone, corev1.ConditionFalse, externalsecret.ReasonSecretDeleted, "every remote value is gone; the Secret was deleted as deletionPolicy Delete says")
+	o.Status = syncedStatus(in, o.Action != ActionNone, corev1.ConditionFalse, externalsecret.ReasonSecretDeleted, "every remote value is gone; the "+kind+" was deleted as deletionPolicy Delete says")
 	o.StatusChanged = !apiequality.Semantic.DeepEqual(es.Status, o.Status)
 	o.RequeueAfter = requeue(es, in.Now)
 	return o
@@ -597,7 +634,7 @@ func dataHash(t corev1.SecretType, data map[string][]byte) string {
 
 // changedKeys names the keys whose values differ, never the values.
 func changedKeys(old, s *corev1.Secret) string {
-	if old == nil {
+	if old == nil || s == nil {
 		return ""
 	}
 	var keys []string

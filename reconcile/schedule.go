@@ -53,6 +53,10 @@ func mod(a, b int64) int64 {
 // missing or was edited by hand. Its sync windows (see [RefreshAllowed])
 // hold back only the scheduled refresh.
 func Due(es *externalsecret.ExternalSecret, existing *corev1.Secret, lastRead, now time.Time) (due bool, wait time.Duration) {
+	return dueWith(es, func() bool { return ownSecretIntact(es, existing) }, lastRead, now)
+}
+
+func dueWith(es *externalsecret.ExternalSecret, intact func() bool, lastRead, now time.Time) (bool, time.Duration) {
 	if es.DeletionTimestamp != nil {
 		return false, 0
 	}
@@ -60,7 +64,7 @@ func Due(es *externalsecret.ExternalSecret, existing *corev1.Secret, lastRead, n
 		return true, 0
 	}
 	policy := es.CreationPolicy()
-	if policy != externalsecret.CreatePolicyNone && !ownSecretIntact(es, existing) {
+	if policy != externalsecret.CreatePolicyNone && !intact() {
 		return true, 0
 	}
 	if lastRead.IsZero() {

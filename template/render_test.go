@@ -271,9 +271,9 @@ func TestRenderErrors(t *testing.T) {
 			tpl:     from(externalsecret.TemplateFrom{Literal: ptr("a: {b: c}")}),
 			wantErr: `templateFrom[0]: literal: output is not a YAML map of strings`,
 		},
-		"unknown target": {
-			tpl:     from(externalsecret.TemplateFrom{Literal: ptr("a: b"), Target: "Spec"}),
-			wantErr: `templateFrom[0]: target "Spec" is not supported`,
+		"field path target without a manifest": {
+			tpl:     from(externalsecret.TemplateFrom{Literal: ptr("a: b"), Target: "spec.database"}),
+			wantErr: `templateFrom[0]: target "spec.database" is a field path; it needs spec.target.manifest`,
 		},
 		"unknown templateAs": {
 			tpl:     from(externalsecret.TemplateFrom{ConfigMap: ref("tpl", "k", "Keys")}),
@@ -395,5 +395,63 @@ func TestExecute(t *testing.T) {
 				t.Errorf("Execute (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// With a manifest target, a templateFrom target that is a field path gets
+// the output read as YAML: a literal or KeysAndValues item whole at the
+// path, a Values item under the path at its key. Numbers read as the
+// apiserver returns them, so an unchanged value compares equal.
+func TestRenderFieldPaths(t *testing.T) {
+	tpl := &externalsecret.Template{
+		TemplateFrom: []externalsecret.TemplateFrom{
+			{Literal: ptr("host: db.local\nport: 5432\nratio: 0.5\ncredentials:\n  username: '{{ .user }}'\n"), Target: "spec.database"},
+			{Literal: ptr("- a\n- b\n"), Target: "spec.list"},
+			{ConfigMap: &externalsecret.TemplateRef{Name: "tpl", Items: []externalsecret.TemplateRefItem{
+				{Key: "level"}, {Key: "raw"}, {Key: "block", TemplateAs: externalsecret.TemplateScopeKeysAndValues},
+			}}, Target: "spec.logging"},
+			{Literal: ptr("plain: '{{ .pass }}'"), Target: "Data"},
+		},
+	}
+	out, err := template.Render(template.Input{
+		Template: tpl,
+		Data:     values(),
+		ConfigMaps: map[string]map[string]string{"tpl": {
+			"level": "info",
+			"raw":   "a: b: c",
+			"block": "format: json",
+		}},
+		Manifest: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []template.Field{
+		{Path: "spec.database", Value: map[string]any{"host": "db.local", "port": int64(5432), "ratio": 0.5, "credentials": map[string]any{"username": "admin"}}},
+		{Path: "spec.list", Value: []any{"a", "b"}},
+		{Path: "spec.logging.level", Value: "info"},
+		{Path: "spec.logging.raw", Value: "a: b: c"},
+		{Path: "spec.logging", Value: map[string]any{"format": "json"}},
+	}
+	if diff := cmp.Diff(want, out.Fields); diff != "" {
+		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string][]byte{"plain": []byte("s3cret")}, out.Data); diff != "" {
+		t.Errorf("data (-want +got):\n%s", diff)
+	}
+
+	for name, from := range map[string]externalsecret.TemplateFrom{
+		"not YAML":        {Literal: ptr("a: b: '{{ .pass }}'"), Target: "spec.x"},
+		"values decoding": {Literal: ptr("a: b"), Target: "spec.x", ValuesDecodingStrategy: externalsecret.DecodeBase64},
+		"missing source":  {ConfigMap: &externalsecret.TemplateRef{Name: "nope", Items: []externalsecret.TemplateRefItem{{Key: "k"}}}, Target: "spec.x"},
+	} {
+		_, err := template.Render(template.Input{Template: &externalsecret.Template{TemplateFrom: []externalsecret.TemplateFrom{from}}, Data: values(), Manifest: true})
+		if err == nil {
+			t.Errorf("%s: rendered without an error", name)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error holds a value: %v", name, err)
+		}
 	}
 }

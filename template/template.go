@@ -10,6 +10,7 @@ import (
 	texttemplate "text/template"
 
 	corev1 "k8s.io/api/core/v1"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/secretsync/secretsync/externalsecret"
@@ -45,6 +46,9 @@ type Input struct {
 	// name, from the ExternalSecret's namespace.
 	ConfigMaps map[string]map[string]string
 	Secrets    map[string]map[string][]byte
+	// Manifest allows templateFrom targets that are field paths: the
+	// target is a resource named by spec.target.manifest, not a Secret.
+	Manifest bool
 }
 
 // Output is the rendered Secret content. Its maps are never nil and share
@@ -55,6 +59,19 @@ type Output struct {
 	Annotations map[string]string
 	// Type is the template's type, or "" when the template sets none.
 	Type corev1.SecretType
+	// Fields are the outputs of templateFrom entries whose target is a
+	// field path, in the order rendered, for a manifest target.
+	Fields []Field
+}
+
+// Field is a value for a field path of a manifest target.
+type Field struct {
+	// Path is the dotted path, such as spec.database.
+	Path string
+	// Value is the rendered output read as YAML: a map, a list or a
+	// scalar. A map is merged into a map already at Path; anything else
+	// replaces what is there.
+	Value any
 }
 
 // Render renders in.Template over in.Data as the External Secrets
@@ -242,6 +259,9 @@ func (r *renderer) fail(what string, err error, extra ...string) error {
 }
 
 func (r *renderer) templateFrom(i int, from externalsecret.TemplateFrom, out *Output) error {
+	if from.Target.IsPath() {
+		return r.templateFromPath(i, from, out)
+	}
 	set, err := targetSetter(from.Target, out)
 	if err != nil {
 		return fmt.Errorf("templateFrom[%d]: %w", i, err)
@@ -328,6 +348,112 @@ func (r *renderer) keysAndValues(what, name, src string, set func(k, v string) e
 		}
 	}
 	return nil
+}
+
+// templateFromPath renders a templateFrom entry whose target is a field
+// path of a manifest target. A literal or a KeysAndValues item is read as
+// YAML and merged at the path; a Values item goes under the path, at its
+// key.
+func (r *renderer) templateFromPath(i int, from externalsecret.TemplateFrom, out *Output) error {
+	path := string(from.Target)
+	switch {
+	case !r.in.Manifest:
+		return fmt.Errorf("templateFrom[%d]: target %q is a field path; it needs spec.target.manifest, as a Secret takes only Data, Labels or Annotations", i, path)
+	case from.ValuesDecodingStrategy != "" && from.ValuesDecodingStrategy != externalsecret.DecodeNone:
+		return fmt.Errorf("templateFrom[%d]: valuesDecodingStrategy applies to the Data, Labels and Annotations targets, not to the field path %q", i, path)
+	}
+	add := func(what, name, src string, keyed bool) error {
+		v, err := r.execute(what, name, src)
+		if err != nil {
+			return err
+		}
+		parsed, err := parseYAML(v)
+		if err != nil {
+			if !keyed {
+				return r.fail(what, fmt.Errorf("output for target %q is not YAML: %w", path, err), string(v))
+			}
+			parsed = string(v)
+		}
+		p := path
+		if keyed {
+			p += "." + name
+		}
+		out.Fields = append(out.Fields, Field{Path: p, Value: parsed})
+		return nil
+	}
+	refs := []struct {
+		kind   string
+		ref    *externalsecret.TemplateRef
+		source func(key string) (string, bool)
+	}{
+		{"configMap", from.ConfigMap, func(k string) (string, bool) {
+			v, ok := r.in.ConfigMaps[from.ConfigMap.Name][k]
+			return v, ok
+		}},
+		{"secret", from.Secret, func(k string) (string, bool) {
+			v, ok := r.in.Secrets[from.Secret.Name][k]
+			return string(v), ok
+		}},
+	}
+	for _, ref := range refs {
+		if ref.ref == nil {
+			continue
+		}
+		if !r.hasSource(ref.kind, ref.ref.Name) {
+			return fmt.Errorf("templateFrom[%d]: %s %q: %w", i, ref.kind, ref.ref.Name, ErrSourceNotFound)
+		}
+		r.secretSource = ref.kind == "secret"
+		for _, item := range ref.ref.Items {
+			src, ok := ref.source(item.Key)
+			if !ok {
+				r.secretSource = false
+				return fmt.Errorf("templateFrom[%d]: %s %q has no key %q: %w", i, ref.kind, ref.ref.Name, item.Key, ErrSourceNotFound)
+			}
+			what := fmt.Sprintf("templateFrom[%d]: %s %q: item %q", i, ref.kind, ref.ref.Name, item.Key)
+			var err error
+			switch item.TemplateAs {
+			case "", externalsecret.TemplateScopeValues:
+				err = add(what, item.Key, src, true)
+			case externalsecret.TemplateScopeKeysAndValues:
+				err = add(what, item.Key, src, false)
+			default:
+				err = fmt.Errorf("%s: templateAs %q is not supported", what, item.TemplateAs)
+			}
+			if err != nil {
+				r.secretSource = false
+				return err
+			}
+		}
+		r.secretSource = false
+	}
+	if from.Literal != nil {
+		return add(fmt.Sprintf("templateFrom[%d]: literal", i), "literal", *from.Literal, false)
+	}
+	return nil
+}
+
+func (r *renderer) hasSource(kind, name string) bool {
+	if kind == "secret" {
+		_, ok := r.in.Secrets[name]
+		return ok
+	}
+	_, ok := r.in.ConfigMaps[name]
+	return ok
+}
+
+// parseYAML reads YAML as a Kubernetes object's fields are read: integers
+// as int64 and other numbers as float64, so a value compares equal to the
+// same value read back from the apiserver.
+func parseYAML(b []byte) (any, error) {
+	j, err := yaml.YAMLToJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := utiljson.Unmarshal(j, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // targetSetter returns what stores a templateFrom output in out. The

@@ -11,9 +11,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -61,6 +63,11 @@ type Config struct {
 	RetryBackoff, MaxRetryBackoff time.Duration
 	// FetchTimeout bounds the reads of one sync. 30 seconds when zero.
 	FetchTimeout time.Duration
+	// GenericTargets lets ExternalSecrets write targets other than
+	// Secrets (spec.target.manifest) through Dynamic, which is required
+	// then. See engine.Config.AllowGenericTargets.
+	GenericTargets bool
+	Dynamic        dynamic.Interface
 }
 
 // Controller is the watch loop over the engine: informers, queues and
@@ -86,6 +93,8 @@ type Controller struct {
 	statusQueue workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	storeQueue  workqueue.TypedRateLimitingInterface[engine.StoreKey]
 	keyLocks    [64]sync.Mutex
+
+	targets *targetWatches
 
 	mu sync.Mutex
 	// pending holds the deferred statuses of statusQueue.
@@ -201,22 +210,33 @@ func NewController(cfg Config) (*Controller, error) {
 	}
 
 	c.broadcast = record.NewBroadcaster()
+	var onTarget func(schema.GroupVersionResource)
+	if cfg.GenericTargets {
+		if cfg.Dynamic == nil {
+			return nil, errors.New("Config.GenericTargets needs Config.Dynamic")
+		}
+		c.targets = &targetWatches{dynamic: cfg.Dynamic, namespace: cfg.Namespace, changed: c.enqueueForTarget, started: map[schema.GroupVersionResource]bool{}}
+		onTarget = c.targets.watch
+	}
 	var err error
 	c.engine, err = engine.New(engine.Config{
-		Kube:              cfg.Kube,
-		Registry:          cfg.Registry,
-		Stores:            engine.StoresFromIndexers(c.storeInformer.GetIndexer(), c.cstoreInformer.GetIndexer()),
-		Secrets:           engine.SecretsFromLister(secrets.Lister()),
-		Namespaces:        namespaces,
-		CRD:               cfg.CRD,
-		Recorder:          c.broadcast.NewRecorder(engine.Scheme, corev1.EventSource{Component: "secretsync"}),
-		ControllerClass:   cfg.Store.ControllerClass,
-		DenyUnconditioned: cfg.Store.DenyUnconditioned,
-		FetchTimeout:      cfg.FetchTimeout,
-		Requeue:           func(n types.NamespacedName) { c.queue.Add(cache.ObjectName(n)) },
-		OnProviderCall:    cfg.Metrics.providerCall,
-		OnSecretWrite:     func(a reconcile.Action) { cfg.Metrics.secretWrites.WithLabelValues(string(a)).Inc() },
-		Now:               cfg.Now,
+		Kube:                cfg.Kube,
+		Registry:            cfg.Registry,
+		Stores:              engine.StoresFromIndexers(c.storeInformer.GetIndexer(), c.cstoreInformer.GetIndexer()),
+		Secrets:             engine.SecretsFromLister(secrets.Lister()),
+		Namespaces:          namespaces,
+		CRD:                 cfg.CRD,
+		Recorder:            c.broadcast.NewRecorder(engine.Scheme, corev1.EventSource{Component: "secretsync"}),
+		ControllerClass:     cfg.Store.ControllerClass,
+		DenyUnconditioned:   cfg.Store.DenyUnconditioned,
+		FetchTimeout:        cfg.FetchTimeout,
+		AllowGenericTargets: cfg.GenericTargets,
+		Dynamic:             cfg.Dynamic,
+		OnTarget:            onTarget,
+		Requeue:             func(n types.NamespacedName) { c.queue.Add(cache.ObjectName(n)) },
+		OnProviderCall:      cfg.Metrics.providerCall,
+		OnSecretWrite:       func(a reconcile.Action) { cfg.Metrics.secretWrites.WithLabelValues(string(a)).Inc() },
+		Now:                 cfg.Now,
 	})
 	return c, err
 }
@@ -268,6 +288,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 	c.metrics.setReady(true)
 	defer c.metrics.setReady(false)
+	if c.targets != nil {
+		c.targets.run(ctx)
+	}
 
 	logger.Info("Starting workers", "refresh", c.cfg.Workers, "firstSync", c.cfg.FirstSyncWorkers, "status", c.cfg.StatusWorkers)
 	var wg sync.WaitGroup
@@ -334,10 +357,16 @@ func (c *Controller) enqueueForSecret(obj any) {
 		obj = tomb.Obj
 	}
 	if s, ok := obj.(*corev1.Secret); ok {
-		ess, _ := c.esInformer.GetIndexer().ByIndex(byTarget, s.Namespace+"/"+s.Name)
-		for _, es := range ess {
-			c.enqueue(es)
-		}
+		c.enqueueForTarget(s.Namespace, s.Name)
+	}
+}
+
+// enqueueForTarget enqueues the ExternalSecrets that write the target
+// namespace/name, of whatever kind.
+func (c *Controller) enqueueForTarget(namespace, name string) {
+	ess, _ := c.esInformer.GetIndexer().ByIndex(byTarget, namespace+"/"+name)
+	for _, es := range ess {
+		c.enqueue(es)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
@@ -52,6 +53,7 @@ type runOptions struct {
 	rollout           bool
 	rolloutCoalesce   time.Duration
 	memoryLimit       string
+	genericTargets    bool
 }
 
 func parseRunFlags(args []string) (*runOptions, error) {
@@ -74,6 +76,7 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.BoolVar(&o.rollout, "rollout", false, "restart Deployments, StatefulSets and DaemonSets annotated "+rollout.AnnotationRestartOnSecretChange+" when the Secrets they read change")
 	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", rolloutcontroller.DefaultCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
 	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 65% of the container's memory limit")
+	fs.BoolVar(&o.genericTargets, "unsafe-allow-generic-targets", false, "let ExternalSecrets write targets other than Secrets (spec.target.manifest): ConfigMaps and custom resources, which are not encrypted at rest as Secrets may be and which anyone who may read them reads the values in; the controller's RBAC must allow writing those kinds")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
@@ -161,7 +164,16 @@ func runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var dyn dynamic.Interface
+	if o.genericTargets {
+		logger.Info("Targets other than Secrets are allowed (--unsafe-allow-generic-targets): their values are stored unencrypted in the kinds ExternalSecrets name")
+		if dyn, err = dynamic.NewForConfig(cfg); err != nil {
+			return err
+		}
+	}
 	c, err := NewController(Config{
+		GenericTargets:   o.genericTargets,
+		Dynamic:          dyn,
 		Kube:             kube,
 		CRD:              crd,
 		Registry:         reg,

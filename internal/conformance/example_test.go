@@ -6,7 +6,8 @@ import (
 	"path/filepath"
 )
 
-// The examples are grouped by the spec.provider field of their stores.
+// The examples are grouped by the spec.provider field of their stores,
+// and the targets that are not Secrets under manifest.
 func Example() {
 	dirs, _ := os.ReadDir(filepath.Join("testdata", "eso-docs"))
 	for _, d := range dirs {
@@ -19,6 +20,7 @@ func Example() {
 	// fake
 	// gcpsm
 	// kubernetes
+	// manifest
 	// onepassword
 	// vault
 }

@@ -54,6 +54,14 @@ var invalidExternalSecrets = map[string]struct {
 		manifest: invalidHeader + "  data:\n  - secretKey: a/b\n    remoteRef: {key: db}\n",
 		wantErr:  `spec.data[0].secretKey: Invalid value: "a/b"`,
 	},
+	"a templateFrom target that is neither a part nor a field path": {
+		manifest: invalidHeader + oneData + "  target:\n    manifest: {apiVersion: v1, kind: ConfigMap}\n    template:\n      templateFrom:\n      - literal: 'a: b'\n        target: spec..x\n",
+		wantErr:  "spec.target.template.templateFrom[0].target",
+	},
+	"a manifest target without a kind": {
+		manifest: invalidHeader + oneData + "  target:\n    manifest: {apiVersion: v1}\n",
+		wantErr:  "spec.target.manifest.kind: Required value",
+	},
 	"a secretKey left out": {
 		manifest: invalidHeader + "  data:\n  - remoteRef: {key: db}\n",
 		wantErr:  "spec.data[0].secretKey: Required value",

@@ -60,18 +60,14 @@ func Render(ctx context.Context, r io.Reader, w io.Writer, opts Options) error {
 	}
 	var errs []error
 	for i, es := range objs.externalSecrets {
-		s, err := renderOne(ctx, objs, es, opts)
+		out, err := renderOne(ctx, objs, es, opts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("ExternalSecret %s/%s: %w", es.Namespace, es.Name, err))
 			continue
 		}
-		if s == nil {
+		if out == nil {
 			fmt.Fprintf(opts.Warnings, "ExternalSecret %s/%s writes no Secret (creationPolicy None)\n", es.Namespace, es.Name)
 			continue
-		}
-		out, err := marshalSecret(s)
-		if err != nil {
-			return err
 		}
 		if i > 0 {
 			io.WriteString(w, "---\n")
@@ -246,7 +242,9 @@ func defaultNamespace(m *metav1.ObjectMeta) {
 	}
 }
 
-func renderOne(ctx context.Context, objs *objects, es *externalsecret.ExternalSecret, opts Options) (*corev1.Secret, error) {
+// renderOne returns the manifest of the target es would write, nil for
+// none.
+func renderOne(ctx context.Context, objs *objects, es *externalsecret.ExternalSecret, opts Options) ([]byte, error) {
 	// Render serves whichever controller class the ExternalSecret's store
 	// names: it shows what the controller of that class would write.
 	class := ""
@@ -260,7 +258,10 @@ func renderOne(ctx context.Context, objs *objects, es *externalsecret.ExternalSe
 		Namespaces:      objs,
 		Objects:         objs,
 		ControllerClass: class,
-		Now:             func() time.Time { return opts.Now },
+		// Render shows what a manifest target would hold; writing one is
+		// the controller's decision.
+		AllowGenericTargets: true,
+		Now:                 func() time.Time { return opts.Now },
 	})
 	if err != nil {
 		return nil, err
@@ -269,14 +270,26 @@ func renderOne(ctx context.Context, objs *objects, es *externalsecret.ExternalSe
 	if err != nil {
 		return nil, err
 	}
+	if es.GenericTarget() {
+		switch res.Action {
+		case reconcile.ActionCreate:
+			return yaml.Marshal(res.Object.Object)
+		case reconcile.ActionDelete:
+			return nil, fmt.Errorf("every remote value is gone; deletionPolicy Delete would delete the %s", es.Spec.Target.Manifest.Kind)
+		}
+		return nil, nil
+	}
 	existing, _ := objs.Secret(ctx, es.Namespace, es.TargetName())
 	switch res.Action {
 	case reconcile.ActionCreate, reconcile.ActionUpdate:
-		return res.Secret, nil
+		return marshalSecret(res.Secret)
 	case reconcile.ActionDelete:
 		return nil, errors.New("every remote value is gone; deletionPolicy Delete would delete the Secret")
 	}
-	return existing, nil
+	if existing == nil {
+		return nil, nil
+	}
+	return marshalSecret(existing)
 }
 
 // The objects of the file serve the engine as the cluster would.

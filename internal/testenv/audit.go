@@ -10,9 +10,10 @@ import (
 	"time"
 )
 
-// auditPolicy records, at level Metadata, every request for Secrets and for
-// the external-secrets.io resources, and nothing else. An empty resources
-// list means every resource in the group.
+// auditPolicy records, at level Metadata, every request for Secrets and
+// ConfigMaps, for the external-secrets.io resources, and for the
+// config.example.com group the tests of manifest targets use, and nothing
+// else. An empty resources list means every resource in the group.
 const auditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived"]
@@ -20,8 +21,9 @@ rules:
 - level: Metadata
   resources:
   - group: ""
-    resources: ["secrets"]
+    resources: ["secrets", "configmaps"]
   - group: "external-secrets.io"
+  - group: "config.example.com"
 - level: None
 `
 
@@ -82,8 +84,9 @@ type Requests struct {
 }
 
 // CountRequests returns how many requests the apiserver answered that r
-// selects. Like [Env.CountWrites] it sees only Secrets and
-// external-secrets.io resources, and a caller that has just had its own
+// selects. Like [Env.CountWrites] it sees only the resources the audit
+// policy records (Secrets, ConfigMaps, external-secrets.io and
+// config.example.com), and a caller that has just had its own
 // answer may need to poll briefly.
 func (e *Env) CountRequests(r Requests) (int, error) {
 	byCode, err := e.CountRequestsByCode(r)
