@@ -35,6 +35,8 @@ const (
 	ResourceExternalSecrets     = "externalsecrets"
 	ResourceSecretStores        = "secretstores"
 	ResourceClusterSecretStores = "clustersecretstores"
+	// ResourceClusterExternalSecrets are cluster-scoped.
+	ResourceClusterExternalSecrets = "clusterexternalsecrets"
 )
 
 // CRDClient reads and writes the external-secrets.io resources. The
@@ -102,30 +104,77 @@ func (c *CRDClient) Store(ctx context.Context, key StoreKey) (secretstore.Generi
 // requestTimeout bounds one status write.
 const requestTimeout = 30 * time.Second
 
-// UpdateStatus writes the status subresource of obj, an ExternalSecret,
-// SecretStore or ClusterSecretStore, and decodes the result into obj.
-func (c *CRDClient) UpdateStatus(ctx context.Context, obj runtime.Object, fieldManager string) error {
-	var resource string
+func resourceOf(obj runtime.Object) (string, error) {
 	switch obj.(type) {
 	case *externalsecret.ExternalSecret:
-		resource = ResourceExternalSecrets
+		return ResourceExternalSecrets, nil
+	case *externalsecret.ClusterExternalSecret:
+		return ResourceClusterExternalSecrets, nil
 	case *secretstore.SecretStore:
-		resource = ResourceSecretStores
+		return ResourceSecretStores, nil
 	case *secretstore.ClusterSecretStore:
-		resource = ResourceClusterSecretStores
-	default:
-		return fmt.Errorf("cannot write the status of a %T", obj)
+		return ResourceClusterSecretStores, nil
+	}
+	return "", fmt.Errorf("%T is not an external-secrets.io v1 kind", obj)
+}
+
+// write sends obj with verb to its resource, or to its subresource, and
+// decodes the result into obj.
+func (c *CRDClient) write(ctx context.Context, req *rest.Request, obj runtime.Object, subresource string, opts runtime.Object) error {
+	_, create := opts.(*metav1.CreateOptions)
+	resource, err := resourceOf(obj)
+	if err != nil {
+		return err
 	}
 	m := obj.(metav1.Object)
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	req := c.rest.Put()
 	if ns := m.GetNamespace(); ns != "" { // cluster-scoped: client-go refuses a name in the empty namespace
 		req = req.Namespace(ns)
 	}
-	return req.Resource(resource).Name(m.GetName()).SubResource("status").
-		VersionedParams(&metav1.UpdateOptions{FieldManager: fieldManager}, metav1.ParameterCodec).
-		Body(obj).Do(ctx).Into(obj)
+	req = req.Resource(resource)
+	if !create {
+		req = req.Name(m.GetName())
+	}
+	if subresource != "" {
+		req = req.SubResource(subresource)
+	}
+	return req.VersionedParams(opts, metav1.ParameterCodec).Body(obj).Do(ctx).Into(obj)
+}
+
+// UpdateStatus writes the status subresource of obj, an ExternalSecret,
+// ClusterExternalSecret, SecretStore or ClusterSecretStore, and decodes
+// the result into obj.
+func (c *CRDClient) UpdateStatus(ctx context.Context, obj runtime.Object, fieldManager string) error {
+	return c.write(ctx, c.rest.Put(), obj, "status", &metav1.UpdateOptions{FieldManager: fieldManager})
+}
+
+// Create creates obj, an object of an external-secrets.io v1 kind, and
+// decodes the result into obj.
+func (c *CRDClient) Create(ctx context.Context, obj runtime.Object, fieldManager string) error {
+	return c.write(ctx, c.rest.Post(), obj, "", &metav1.CreateOptions{FieldManager: fieldManager})
+}
+
+// Update updates obj, as Create.
+func (c *CRDClient) Update(ctx context.Context, obj runtime.Object, fieldManager string) error {
+	return c.write(ctx, c.rest.Put(), obj, "", &metav1.UpdateOptions{FieldManager: fieldManager})
+}
+
+// Delete deletes obj if it is still the object of obj's UID.
+func (c *CRDClient) Delete(ctx context.Context, obj runtime.Object) error {
+	resource, err := resourceOf(obj)
+	if err != nil {
+		return err
+	}
+	m := obj.(metav1.Object)
+	uid := m.GetUID()
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req := c.rest.Delete()
+	if ns := m.GetNamespace(); ns != "" {
+		req = req.Namespace(ns)
+	}
+	return req.Resource(resource).Name(m.GetName()).Body(&metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}).Do(ctx).Error()
 }
 
 // REST returns the REST client under c, for requests it has no method for.

@@ -21,5 +21,5 @@ var (
 // KnownTypes are the types of this package a scheme registers. The module's root package registers the whole
 // external-secrets.io group in one call: secretsync.AddToScheme.
 func KnownTypes() []runtime.Object {
-	return []runtime.Object{&ExternalSecret{}, &ExternalSecretList{}}
+	return []runtime.Object{&ExternalSecret{}, &ExternalSecretList{}, &ClusterExternalSecret{}, &ClusterExternalSecretList{}}
 }

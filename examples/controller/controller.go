@@ -95,6 +95,9 @@ type Controller struct {
 	keyLocks    [64]sync.Mutex
 
 	targets *targetWatches
+	// clusters runs ClusterExternalSecrets; nil with Config.Namespace,
+	// as they are cluster-scoped.
+	clusters *clusterLoop
 
 	mu sync.Mutex
 	// pending holds the deferred statuses of statusQueue.
@@ -178,6 +181,11 @@ func NewController(cfg Config) (*Controller, error) {
 		namespaces = engine.NamespacesFromLister(ns.Lister())
 		transforms[ns.Informer()] = engine.StripManagedFields
 		c.informersSync = append(c.informersSync, ns.Informer().HasSynced)
+		var err error
+		if c.clusters, err = newClusterLoop(c, cfg.CRD, ns.Informer(), ns.Lister()); err != nil {
+			return nil, err
+		}
+		c.informersSync = append(c.informersSync, c.clusters.informer.HasSynced)
 	}
 	for inf, fn := range transforms {
 		if err := inf.SetTransform(fn); err != nil {
@@ -277,6 +285,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	go c.esInformer.Run(ctx.Done())
 	go c.storeInformer.Run(ctx.Done())
 	go c.cstoreInformer.Run(ctx.Done())
+	if c.clusters != nil {
+		go c.clusters.informer.Run(ctx.Done())
+	}
 	c.kubeInformers.Start(ctx.Done())
 	c.nsInformers.Start(ctx.Done())
 	defer c.kubeInformers.Shutdown()
@@ -310,9 +321,14 @@ func (c *Controller) Run(ctx context.Context) error {
 	start(c.cfg.FirstSyncWorkers, func(ctx context.Context) bool { return c.processNext(ctx, c.firstQueue) })
 	start(c.cfg.StatusWorkers, c.processStatus)
 	start(1, c.processStore)
+	queues := []interface{ ShutDown() }{c.queue, c.firstQueue, c.statusQueue, c.storeQueue}
+	if c.clusters != nil {
+		start(1, c.clusters.process)
+		queues = append(queues, c.clusters.queue)
+	}
 	<-ctx.Done()
 	logger.Info("Shutting down workers")
-	for _, q := range []interface{ ShutDown() }{c.queue, c.firstQueue, c.statusQueue, c.storeQueue} {
+	for _, q := range queues {
 		q.ShutDown()
 	}
 	wg.Wait()

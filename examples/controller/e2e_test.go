@@ -137,7 +137,7 @@ func startHarness() (*harness, error) {
 	if err := h.applier.ApplyFiles(ctx, "../../config/crd/bases/*.yaml", "../../config/manager/namespace.yaml", "../../config/rbac/*.yaml", "../../config/manager/deployment.yaml"); err != nil {
 		return nil, err
 	}
-	if err := h.applier.WaitForCRDs(ctx, externalsecret.SchemeGroupVersion, resExternalSecrets, resSecretStores, resClusterSecretStores); err != nil {
+	if err := h.applier.WaitForCRDs(ctx, externalsecret.SchemeGroupVersion, resExternalSecrets, resSecretStores, resClusterSecretStores, resClusterExternalSecrets); err != nil {
 		return nil, err
 	}
 	if h.ctrlCfg, err = env.UserConfig(controllerUser, controllerGroups...); err != nil {

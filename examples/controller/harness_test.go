@@ -23,7 +23,8 @@ func newCRDClient(cfg *rest.Config) (*crdClient, error) {
 
 // Resource names, short.
 const (
-	resExternalSecrets     = engine.ResourceExternalSecrets
-	resSecretStores        = engine.ResourceSecretStores
-	resClusterSecretStores = engine.ResourceClusterSecretStores
+	resExternalSecrets        = engine.ResourceExternalSecrets
+	resSecretStores           = engine.ResourceSecretStores
+	resClusterSecretStores    = engine.ResourceClusterSecretStores
+	resClusterExternalSecrets = engine.ResourceClusterExternalSecrets
 )

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	"github.com/secretsync/secretsync/engine"
+	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/reconcile"
+)
+
+// byCluster indexes ExternalSecrets by the ClusterExternalSecret label
+// ("label:<name>") and by name ("name:<name>"): what a
+// ClusterExternalSecret of that name may own or collide with.
+const byCluster = "byCluster"
+
+func indexByCluster(obj any) ([]string, error) {
+	es, ok := obj.(*externalsecret.ExternalSecret)
+	if !ok {
+		return nil, nil
+	}
+	keys := []string{"name:" + es.Name}
+	if owner := es.Labels[reconcile.LabelClusterExternalSecret]; owner != "" {
+		keys = append(keys, "label:"+owner)
+	}
+	return keys, nil
+}
+
+// clusterLoop runs ClusterExternalSecrets: it watches them, the
+// namespaces they select and the ExternalSecrets they own, so a namespace
+// created, relabelled or deleted is acted on at once, not at refreshTime.
+type clusterLoop struct {
+	c          *Controller
+	informer   cache.SharedIndexInformer
+	namespaces v1.NamespaceLister
+	queue      workqueue.TypedRateLimitingInterface[string]
+}
+
+func newClusterLoop(c *Controller, crd *engine.CRDClient, namespaces cache.SharedIndexInformer, lister v1.NamespaceLister) (*clusterLoop, error) {
+	l := &clusterLoop{
+		c: c,
+		informer: cache.NewSharedIndexInformer(
+			crd.ListWatch(engine.ResourceClusterExternalSecrets, "", func() runtime.Object { return &externalsecret.ClusterExternalSecretList{} }),
+			&externalsecret.ClusterExternalSecret{}, 0, cache.Indexers{},
+		),
+		namespaces: lister,
+		queue:      newQueue(workqueue.DefaultTypedControllerRateLimiter[string](), "clusterexternalsecrets", c.metrics),
+	}
+	if err := l.informer.SetTransform(engine.StripForStatusWrites); err != nil {
+		return nil, err
+	}
+	if err := c.esInformer.AddIndexers(cache.Indexers{byCluster: indexByCluster}); err != nil {
+		return nil, err
+	}
+	add := func(obj any) {
+		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
+		if ces, ok := obj.(*externalsecret.ClusterExternalSecret); ok {
+			l.queue.Add(ces.Name)
+		}
+	}
+	l.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: add, UpdateFunc: func(_, obj any) { add(obj) }})
+	all := func(any) {
+		for _, name := range l.informer.GetIndexer().ListKeys() {
+			l.queue.Add(name)
+		}
+	}
+	namespaces.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: all,
+		UpdateFunc: func(old, obj any) {
+			o, n := old.(*corev1.Namespace), obj.(*corev1.Namespace)
+			if !labels.Equals(o.Labels, n.Labels) || (o.DeletionTimestamp == nil) != (n.DeletionTimestamp == nil) {
+				all(obj)
+			}
+		},
+		DeleteFunc: all,
+	})
+	owned := func(obj any) {
+		if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = tomb.Obj
+		}
+		if es, ok := obj.(*externalsecret.ExternalSecret); ok {
+			if owner := es.Labels[reconcile.LabelClusterExternalSecret]; owner != "" {
+				l.queue.Add(owner)
+			}
+		}
+	}
+	c.esInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: owned, UpdateFunc: func(_, obj any) { owned(obj) }, DeleteFunc: owned})
+	return l, nil
+}
+
+func (l *clusterLoop) process(ctx context.Context) bool {
+	name, shutdown := l.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer l.queue.Done(name)
+	obj, exists, err := l.informer.GetIndexer().GetByKey(name)
+	if err != nil || !exists {
+		l.queue.Forget(name)
+		return true
+	}
+	ces := obj.(*externalsecret.ClusterExternalSecret)
+	namespaces, err := l.namespaces.List(labels.Everything())
+	if err == nil {
+		_, err = l.c.engine.SyncClusterExternalSecret(ctx, ces, namespaces, l.existing(ces))
+	}
+	if err != nil {
+		klog.FromContext(ctx).V(2).Info("ClusterExternalSecret sync failed; retrying", "clusterexternalsecret", name, "err", err)
+		l.queue.AddRateLimited(name)
+		return true
+	}
+	l.queue.Forget(name)
+	if d := ces.Spec.RefreshInterval; d != nil && d.Duration > 0 {
+		l.queue.AddAfter(name, d.Duration)
+	}
+	return true
+}
+
+// existing returns the ExternalSecrets ces may own or collide with.
+func (l *clusterLoop) existing(ces *externalsecret.ClusterExternalSecret) []*externalsecret.ExternalSecret {
+	seen := map[string]bool{}
+	var out []*externalsecret.ExternalSecret
+	for _, key := range []string{"label:" + ces.Name, "name:" + ces.ExternalSecretName()} {
+		objs, _ := l.c.esInformer.GetIndexer().ByIndex(byCluster, key)
+		for _, obj := range objs {
+			es := obj.(*externalsecret.ExternalSecret)
+			if k := es.Namespace + "/" + es.Name; !seen[k] {
+				seen[k] = true
+				out = append(out, es)
+			}
+		}
+	}
+	return out
+}
