@@ -5,6 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/secretstore"
 )
 
@@ -18,8 +19,10 @@ var GroupVersion = externalsecret.SchemeGroupVersion
 var (
 	// SchemeBuilder registers every kind of the external-secrets.io group.
 	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
-	// AddToScheme adds ExternalSecret, SecretStore, ClusterSecretStore and
-	// their lists to a scheme, under external-secrets.io/v1.
+	// AddToScheme adds ExternalSecret, ClusterExternalSecret, SecretStore,
+	// ClusterSecretStore and their lists to a scheme, under
+	// external-secrets.io/v1, and PushSecret under v1alpha1, the one
+	// version it is served at.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
@@ -27,5 +30,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(GroupVersion, externalsecret.KnownTypes()...)
 	scheme.AddKnownTypes(GroupVersion, secretstore.KnownTypes()...)
 	metav1.AddToGroupVersion(scheme, GroupVersion)
+	scheme.AddKnownTypes(pushsecret.SchemeGroupVersion, pushsecret.KnownTypes()...)
+	metav1.AddToGroupVersion(scheme, pushsecret.SchemeGroupVersion)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/watch"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/secretsync/secretsync"
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/secretstore"
 )
 
@@ -37,6 +39,8 @@ const (
 	ResourceClusterSecretStores = "clustersecretstores"
 	// ResourceClusterExternalSecrets are cluster-scoped.
 	ResourceClusterExternalSecrets = "clusterexternalsecrets"
+	// ResourcePushSecrets are served at v1alpha1.
+	ResourcePushSecrets = "pushsecrets"
 )
 
 // CRDClient reads and writes the external-secrets.io resources. The
@@ -45,12 +49,26 @@ const (
 // [StoreGetter] that reads the API on every call.
 type CRDClient struct {
 	rest rest.Interface
+	// alpha serves the kinds served at v1alpha1 only: PushSecret.
+	alpha rest.Interface
 }
 
 // NewCRDClient returns a CRDClient for the cluster cfg points at.
 func NewCRDClient(cfg *rest.Config) (*CRDClient, error) {
+	v1, err := restClientFor(cfg, externalsecret.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	alpha, err := restClientFor(cfg, pushsecret.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &CRDClient{rest: v1, alpha: alpha}, nil
+}
+
+func restClientFor(cfg *rest.Config, gv schema.GroupVersion) (rest.Interface, error) {
 	c := rest.CopyConfig(cfg)
-	c.GroupVersion = &externalsecret.SchemeGroupVersion
+	c.GroupVersion = &gv
 	c.APIPath = "/apis"
 	c.NegotiatedSerializer = serializer.NewCodecFactory(Scheme).WithoutConversion()
 	c.ContentType, c.AcceptContentTypes = "application/json", "application/json"
@@ -59,9 +77,17 @@ func NewCRDClient(cfg *rest.Config) (*CRDClient, error) {
 	}
 	rc, err := rest.RESTClientFor(c)
 	if err != nil {
-		return nil, fmt.Errorf("build client for %s: %w", externalsecret.SchemeGroupVersion, err)
+		return nil, fmt.Errorf("build client for %s: %w", gv, err)
 	}
-	return &CRDClient{rest: rc}, nil
+	return rc, nil
+}
+
+// client returns the REST client of resource's version.
+func (c *CRDClient) client(resource string) rest.Interface {
+	if resource == ResourcePushSecrets {
+		return c.alpha
+	}
+	return c.rest
 }
 
 // ListWatch lists and watches one resource in namespace ("" for all), for
@@ -70,13 +96,13 @@ func (c *CRDClient) ListWatch(resource, namespace string, newList func() runtime
 	return &cache.ListWatch{
 		ListFunc: func(opts metav1.ListOptions) (runtime.Object, error) {
 			out := newList()
-			err := c.rest.Get().Namespace(namespace).Resource(resource).
+			err := c.client(resource).Get().Namespace(namespace).Resource(resource).
 				VersionedParams(&opts, metav1.ParameterCodec).Do(context.TODO()).Into(out)
 			return out, err
 		},
 		WatchFunc: func(opts metav1.ListOptions) (watch.Interface, error) {
 			opts.Watch = true
-			return c.rest.Get().Namespace(namespace).Resource(resource).
+			return c.client(resource).Get().Namespace(namespace).Resource(resource).
 				VersionedParams(&opts, metav1.ParameterCodec).Watch(context.TODO())
 		},
 	}
@@ -84,7 +110,7 @@ func (c *CRDClient) ListWatch(resource, namespace string, newList func() runtime
 
 // Get reads one object of resource into into.
 func (c *CRDClient) Get(ctx context.Context, resource, namespace, name string, into runtime.Object) error {
-	req := c.rest.Get()
+	req := c.client(resource).Get()
 	if namespace != "" {
 		req = req.Namespace(namespace)
 	}
@@ -114,18 +140,21 @@ func resourceOf(obj runtime.Object) (string, error) {
 		return ResourceSecretStores, nil
 	case *secretstore.ClusterSecretStore:
 		return ResourceClusterSecretStores, nil
+	case *pushsecret.PushSecret:
+		return ResourcePushSecrets, nil
 	}
-	return "", fmt.Errorf("%T is not an external-secrets.io v1 kind", obj)
+	return "", fmt.Errorf("%T is not an external-secrets.io kind", obj)
 }
 
 // write sends obj with verb to its resource, or to its subresource, and
 // decodes the result into obj.
-func (c *CRDClient) write(ctx context.Context, req *rest.Request, obj runtime.Object, subresource string, opts runtime.Object) error {
+func (c *CRDClient) write(ctx context.Context, verb string, obj runtime.Object, subresource string, opts runtime.Object) error {
 	_, create := opts.(*metav1.CreateOptions)
 	resource, err := resourceOf(obj)
 	if err != nil {
 		return err
 	}
+	req := c.client(resource).Verb(verb)
 	m := obj.(metav1.Object)
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
@@ -146,18 +175,18 @@ func (c *CRDClient) write(ctx context.Context, req *rest.Request, obj runtime.Ob
 // ClusterExternalSecret, SecretStore or ClusterSecretStore, and decodes
 // the result into obj.
 func (c *CRDClient) UpdateStatus(ctx context.Context, obj runtime.Object, fieldManager string) error {
-	return c.write(ctx, c.rest.Put(), obj, "status", &metav1.UpdateOptions{FieldManager: fieldManager})
+	return c.write(ctx, "PUT", obj, "status", &metav1.UpdateOptions{FieldManager: fieldManager})
 }
 
 // Create creates obj, an object of an external-secrets.io v1 kind, and
 // decodes the result into obj.
 func (c *CRDClient) Create(ctx context.Context, obj runtime.Object, fieldManager string) error {
-	return c.write(ctx, c.rest.Post(), obj, "", &metav1.CreateOptions{FieldManager: fieldManager})
+	return c.write(ctx, "POST", obj, "", &metav1.CreateOptions{FieldManager: fieldManager})
 }
 
 // Update updates obj, as Create.
 func (c *CRDClient) Update(ctx context.Context, obj runtime.Object, fieldManager string) error {
-	return c.write(ctx, c.rest.Put(), obj, "", &metav1.UpdateOptions{FieldManager: fieldManager})
+	return c.write(ctx, "PUT", obj, "", &metav1.UpdateOptions{FieldManager: fieldManager})
 }
 
 // Delete deletes obj if it is still the object of obj's UID.
@@ -170,7 +199,7 @@ func (c *CRDClient) Delete(ctx context.Context, obj runtime.Object) error {
 	uid := m.GetUID()
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	req := c.rest.Delete()
+	req := c.client(resource).Delete()
 	if ns := m.GetNamespace(); ns != "" {
 		req = req.Namespace(ns)
 	}

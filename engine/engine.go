@@ -129,6 +129,8 @@ type Engine struct {
 	// readers indexes ExternalSecrets by the remote secrets they read, so
 	// a rotation one of them sees reaches the others at once.
 	readers map[remoteKey]map[types.NamespacedName]struct{}
+	// pushes is what the engine remembers of each PushSecret.
+	pushes map[types.NamespacedName]*pushState
 }
 
 type esState struct {

@@ -3,10 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -150,23 +153,45 @@ func (e *Engine) lookupStore(ctx context.Context, ref externalsecret.SecretStore
 
 // StoresFromIndexers serves stores from the caches of two client-go
 // informers: one of SecretStores, keyed namespace/name, and one of
-// ClusterSecretStores, keyed by name.
+// ClusterSecretStores, keyed by name. It is a [StoreLister] too.
 func StoresFromIndexers(secretStores, clusterSecretStores cache.Indexer) StoreGetter {
-	return StoreGetterFunc(func(_ context.Context, key StoreKey) (secretstore.GenericStore, error) {
-		idx, id, resource := secretStores, key.Namespace+"/"+key.Name, ResourceSecretStores
-		if key.Kind == secretstore.KindClusterSecretStore {
-			idx, id, resource = clusterSecretStores, key.Name, ResourceClusterSecretStores
-		}
-		obj, exists, err := idx.GetByKey(id)
-		if err != nil {
-			return nil, err
-		}
+	return indexerStores{secretStores, clusterSecretStores}
+}
+
+type indexerStores struct{ stores, clusterStores cache.Indexer }
+
+func (s indexerStores) Store(_ context.Context, key StoreKey) (secretstore.GenericStore, error) {
+	idx, id, resource := s.stores, key.Namespace+"/"+key.Name, ResourceSecretStores
+	if key.Kind == secretstore.KindClusterSecretStore {
+		idx, id, resource = s.clusterStores, key.Name, ResourceClusterSecretStores
+	}
+	obj, exists, err := idx.GetByKey(id)
+	if err != nil {
+		return nil, err
+	}
+	store, ok := obj.(secretstore.GenericStore)
+	if !exists || !ok {
+		return nil, apierrors.NewNotFound(externalsecret.SchemeGroupVersion.WithResource(resource).GroupResource(), key.Name)
+	}
+	return store, nil
+}
+
+// ListStores returns the stores of kind in namespace ("" for
+// ClusterSecretStores) whose labels selector matches, by name.
+func (s indexerStores) ListStores(_ context.Context, kind, namespace string, selector labels.Selector) ([]secretstore.GenericStore, error) {
+	idx := s.stores
+	if kind == secretstore.KindClusterSecretStore {
+		idx = s.clusterStores
+	}
+	var out []secretstore.GenericStore
+	for _, obj := range idx.List() {
 		store, ok := obj.(secretstore.GenericStore)
-		if !exists || !ok {
-			return nil, apierrors.NewNotFound(externalsecret.SchemeGroupVersion.WithResource(resource).GroupResource(), key.Name)
+		if ok && store.GetNamespace() == namespace && selector.Matches(labels.Set(store.GetLabels())) {
+			out = append(out, store)
 		}
-		return store, nil
-	})
+	}
+	slices.SortFunc(out, func(a, b secretstore.GenericStore) int { return strings.Compare(a.GetName(), b.GetName()) })
+	return out, nil
 }
 
 // SecretsFromLister serves Secrets from a client-go lister, such as that of

@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 CONTROLLER_GEN=sigs.k8s.io/controller-tools/cmd/controller-gen@v0.16.5
 
-go run "$CONTROLLER_GEN" object paths=./externalsecret/... paths=./secretstore/...
+go run "$CONTROLLER_GEN" object paths=./externalsecret/... paths=./secretstore/... paths=./pushsecret/...
 rm -f config/crd/bases/*.yaml
 go run "$CONTROLLER_GEN" crd:crdVersions=v1 \
-  paths=./externalsecret/... paths=./secretstore/... \
+  paths=./externalsecret/... paths=./secretstore/... paths=./pushsecret/... \
   output:crd:dir=config/crd/bases
 go run ./hack/crdversions config/crd/bases/*.yaml
 go generate ./...

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -68,6 +69,10 @@ type Config struct {
 	// then. See engine.Config.AllowGenericTargets.
 	GenericTargets bool
 	Dynamic        dynamic.Interface
+	// Metadata, if set, watches the metadata of Secrets once a PushSecret
+	// exists, so a change to a Secret one pushes is pushed at once rather
+	// than at its next refresh.
+	Metadata metadata.Interface
 }
 
 // Controller is the watch loop over the engine: informers, queues and
@@ -98,6 +103,7 @@ type Controller struct {
 	// clusters runs ClusterExternalSecrets; nil with Config.Namespace,
 	// as they are cluster-scoped.
 	clusters *clusterLoop
+	pushes   *pushLoop
 
 	mu sync.Mutex
 	// pending holds the deferred statuses of statusQueue.
@@ -172,6 +178,7 @@ func NewController(cfg Config) (*Controller, error) {
 	// object in an annotation, a second copy the controller never reads.
 	// It writes only the status of these, which leaves the annotation
 	// alone.
+	var err error
 	transforms := map[cache.SharedIndexInformer]cache.TransformFunc{
 		secrets.Informer(): engine.StripManagedFields, c.esInformer: engine.StripForStatusWrites,
 		c.storeInformer: engine.StripForStatusWrites, c.cstoreInformer: engine.StripForStatusWrites,
@@ -181,7 +188,6 @@ func NewController(cfg Config) (*Controller, error) {
 		namespaces = engine.NamespacesFromLister(ns.Lister())
 		transforms[ns.Informer()] = engine.StripManagedFields
 		c.informersSync = append(c.informersSync, ns.Informer().HasSynced)
-		var err error
 		if c.clusters, err = newClusterLoop(c, cfg.CRD, ns.Informer(), ns.Lister()); err != nil {
 			return nil, err
 		}
@@ -192,7 +198,10 @@ func NewController(cfg Config) (*Controller, error) {
 			return nil, err
 		}
 	}
-	c.informersSync = append(c.informersSync,
+	if c.pushes, err = newPushLoop(c, cfg.CRD, cfg.Metadata, cfg.Namespace); err != nil {
+		return nil, err
+	}
+	c.informersSync = append(c.informersSync, c.pushes.informer.HasSynced,
 		c.esInformer.HasSynced, c.storeInformer.HasSynced, c.cstoreInformer.HasSynced, secrets.Informer().HasSynced)
 
 	c.esInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -226,7 +235,6 @@ func NewController(cfg Config) (*Controller, error) {
 		c.targets = &targetWatches{dynamic: cfg.Dynamic, namespace: cfg.Namespace, changed: c.enqueueForTarget, started: map[schema.GroupVersionResource]bool{}}
 		onTarget = c.targets.watch
 	}
-	var err error
 	c.engine, err = engine.New(engine.Config{
 		Kube:                cfg.Kube,
 		Registry:            cfg.Registry,
@@ -288,6 +296,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if c.clusters != nil {
 		go c.clusters.informer.Run(ctx.Done())
 	}
+	go c.pushes.informer.Run(ctx.Done())
 	c.kubeInformers.Start(ctx.Done())
 	c.nsInformers.Start(ctx.Done())
 	defer c.kubeInformers.Shutdown()
@@ -302,6 +311,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if c.targets != nil {
 		c.targets.run(ctx)
 	}
+	c.pushes.run(ctx)
 
 	logger.Info("Starting workers", "refresh", c.cfg.Workers, "firstSync", c.cfg.FirstSyncWorkers, "status", c.cfg.StatusWorkers)
 	var wg sync.WaitGroup
@@ -321,7 +331,8 @@ func (c *Controller) Run(ctx context.Context) error {
 	start(c.cfg.FirstSyncWorkers, func(ctx context.Context) bool { return c.processNext(ctx, c.firstQueue) })
 	start(c.cfg.StatusWorkers, c.processStatus)
 	start(1, c.processStore)
-	queues := []interface{ ShutDown() }{c.queue, c.firstQueue, c.statusQueue, c.storeQueue}
+	start(1, c.pushes.process)
+	queues := []interface{ ShutDown() }{c.queue, c.firstQueue, c.statusQueue, c.storeQueue, c.pushes.queue}
 	if c.clusters != nil {
 		start(1, c.clusters.process)
 		queues = append(queues, c.clusters.queue)

@@ -171,7 +171,12 @@ func runCmd(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
 	c, err := NewController(Config{
+		Metadata:         meta,
 		GenericTargets:   o.genericTargets,
 		Dynamic:          dyn,
 		Kube:             kube,
@@ -189,10 +194,6 @@ func runCmd(ctx context.Context, args []string) error {
 	}
 	run := c.Run
 	if o.rollout {
-		meta, err := metadata.NewForConfig(cfg)
-		if err != nil {
-			return err
-		}
 		r := rolloutcontroller.New(rolloutcontroller.Config{Kube: kube, Metadata: meta, Namespace: o.namespace, Coalesce: o.rolloutCoalesce, Registerer: m.registry, QueueMetrics: m})
 		run = func(ctx context.Context) error { return runControllers(ctx, c.Run, r.Run) }
 	}

@@ -44,7 +44,9 @@ func addV1beta1(path string) error {
 		}
 	}
 	if v1 == nil {
-		return fmt.Errorf("no v1 version")
+		// A kind ESO serves at v1alpha1 only, such as PushSecret, is
+		// served as it is.
+		return nil
 	}
 	beta := make(map[string]any, len(v1))
 	for k, v := range v1 {

@@ -14,6 +14,7 @@ type Memory struct {
 	values  map[entryKey][]byte
 	errs    map[string]error
 	calls   map[string]int
+	writes  map[string]int
 	finds   int
 	latency time.Duration
 }
@@ -24,6 +25,7 @@ func NewMemory() *Memory {
 		values: make(map[entryKey][]byte),
 		errs:   make(map[string]error),
 		calls:  make(map[string]int),
+		writes: make(map[string]int),
 	}
 }
 
@@ -94,6 +96,7 @@ func (m *Memory) ResetCalls() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.calls = make(map[string]int)
+	m.writes = make(map[string]int)
 	m.finds = 0
 }
 

@@ -218,6 +218,7 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	return &Client{
 		store:   ref,
 		kv:      newKV(spec),
+		cas:     spec.CheckAndSet != nil && spec.CheckAndSet.Required,
 		session: newSession(a, tokenAPI, loginAPI),
 	}, nil
 }
@@ -226,6 +227,7 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 type Client struct {
 	store   string
 	kv      kv
+	cas     bool
 	session *session
 }
 
