@@ -305,3 +305,132 @@ func TestFaults(t *testing.T) {
 		t.Errorf("IMDS without Metadata: %d", resp.StatusCode)
 	}
 }
+
+// The secret writes through the real SDK: set with attributes, update a
+// version's properties, soft delete, the conflict a deleted name gets,
+// recovery and purge, with Key Vault's status codes and error codes.
+func TestSecretWrites(t *testing.T) {
+	emu := newServer(t)
+	cred, err := azidentity.NewClientSecretCredential(azureemu.TenantID, app, secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: emu.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := azsecrets.NewClient(emu.VaultURL, cred, &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: emu.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	codes := func(err error) string {
+		var re *azcore.ResponseError
+		if !errors.As(err, &re) {
+			return fmt.Sprint(err)
+		}
+		var body struct {
+			Error struct {
+				Code  string `json:"code"`
+				Inner *struct {
+					Code string `json:"code"`
+				} `json:"innererror"`
+			} `json:"error"`
+		}
+		raw, _ := io.ReadAll(re.RawResponse.Body)
+		json.Unmarshal(raw, &body)
+		out := fmt.Sprintf("%d %s", re.StatusCode, body.Error.Code)
+		if body.Error.Inner != nil {
+			out += " " + body.Error.Inner.Code
+		}
+		return out
+	}
+
+	exp := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
+	set, err := client.SetSecret(ctx, "db", azsecrets.SetSecretParameters{
+		Value: to.Ptr("v1"), ContentType: to.Ptr("text/plain"),
+		Tags:             map[string]*string{"managed-by": to.Ptr("external-secrets")},
+		SecretAttributes: &azsecrets.SecretAttributes{Expires: &exp},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Attributes.Expires == nil || !set.Attributes.Expires.Equal(exp) || *set.ContentType != "text/plain" {
+		t.Errorf("set: %+v", set.Secret)
+	}
+	upd, err := client.UpdateSecretProperties(ctx, "db", "", azsecrets.UpdateSecretPropertiesParameters{
+		Tags: map[string]*string{"managed-by": to.Ptr("external-secrets"), "env": to.Ptr("prod")},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if upd.Value != nil || *upd.Tags["env"] != "prod" || *upd.ContentType != "text/plain" {
+		t.Errorf("update: %+v", upd.Secret)
+	}
+	if st, _ := emu.Secret("db"); st.Versions != 1 || st.Value != "v1" || st.Tags["env"] != "prod" {
+		t.Errorf("an update made a version or lost the value: %+v", st)
+	}
+	_, err = client.UpdateSecretProperties(ctx, "db", "0123456789abcdef0123456789abcdef", azsecrets.UpdateSecretPropertiesParameters{}, nil)
+	if got := codes(err); got != "404 SecretNotFound" {
+		t.Errorf("update of a missing version: %s", got)
+	}
+
+	del, err := client.DeleteSecret(ctx, "db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del.RecoveryID == nil || del.ScheduledPurgeDate == nil || del.Value != nil {
+		t.Errorf("delete: %+v", del.DeletedSecret)
+	}
+	_, err = client.GetSecret(ctx, "db", "", nil)
+	if got := codes(err); got != "404 SecretNotFound" {
+		t.Errorf("get of a deleted secret: %s", got)
+	}
+	_, err = client.DeleteSecret(ctx, "db", nil)
+	if got := codes(err); got != "404 SecretNotFound" {
+		t.Errorf("delete of a deleted secret: %s", got)
+	}
+	_, err = client.SetSecret(ctx, "db", azsecrets.SetSecretParameters{Value: to.Ptr("v2")}, nil)
+	if got := codes(err); got != "409 Conflict ObjectIsDeletedButRecoverable" {
+		t.Errorf("set of a deleted name: %s", got)
+	}
+	if _, err := client.GetDeletedSecret(ctx, "db", nil); err != nil {
+		t.Errorf("get deleted: %v", err)
+	}
+
+	emu.SetRecoveryPolls(2)
+	if _, err := client.RecoverDeletedSecret(ctx, "db", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.SetSecret(ctx, "db", azsecrets.SetSecretParameters{Value: to.Ptr("v2")}, nil)
+	if got := codes(err); got != "409 Conflict ObjectIsBeingRecovered" {
+		t.Errorf("set while recovering: %s", got)
+	}
+	_, err = client.GetSecret(ctx, "db", "", nil)
+	if got := codes(err); got != "404 SecretNotFound" {
+		t.Errorf("get while recovering: %s", got)
+	}
+	got, err := client.GetSecret(ctx, "db", "", nil)
+	if err != nil || *got.Value != "v1" || *got.Tags["env"] != "prod" {
+		t.Errorf("recovered: %+v, %v", got.Secret, err)
+	}
+
+	if _, err := client.DeleteSecret(ctx, "db", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PurgeDeletedSecret(ctx, "db", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.PurgeDeletedSecret(ctx, "db", nil)
+	if got := codes(err); got != "404 SecretNotFound" {
+		t.Errorf("purge of a purged secret: %s", got)
+	}
+	if _, ok := emu.Secret("db"); ok {
+		t.Error("a purged secret is still there")
+	}
+	if _, err := client.SetSecret(ctx, "db", azsecrets.SetSecretParameters{Value: to.Ptr("v3")}, nil); err != nil {
+		t.Errorf("set after purge: %v", err)
+	}
+	want := map[string]int{"secrets/set": 4, "secrets/update": 2, "secrets/delete": 3, "deletedsecrets/get": 1, "deletedsecrets/recover": 1, "deletedsecrets/purge": 2}
+	for op, n := range want {
+		if got := emu.Calls(op); got != n {
+			t.Errorf("%s: %d calls, want %d", op, got, n)
+		}
+	}
+}

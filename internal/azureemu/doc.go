@@ -18,7 +18,16 @@
 //
 // Key Vault (API 7.x): get a secret, certificate or key by name and
 // optional version; list secrets with maxresults and nextLink pagination;
-// set a secret. Every request must carry a bearer token the server issued,
+// and for secrets the writes: set (PUT /secrets/{name}, a new current
+// version with tags, content type and attributes), update a version's
+// properties (PATCH /secrets/{name}/{version}), delete (DELETE
+// /secrets/{name}, a soft delete: the name then reads as SecretNotFound
+// and setting it fails with 409 Conflict, innererror
+// ObjectIsDeletedButRecoverable), and get, recover (POST
+// /deletedsecrets/{name}/recover, completed after a number of requests
+// [Server.SetRecoveryPolls] sets, during which setting fails with
+// ObjectIsBeingRecovered) and purge (DELETE /deletedsecrets/{name})
+// deleted secrets. Every request must carry a bearer token the server issued,
 // for the resource of the vault's cloud and the server's tenant
 // ([TenantID]); a request without one gets 401 with the challenge
 // WWW-Authenticate: Bearer authorization="https://<authority>/<tenant>",
@@ -47,10 +56,10 @@
 // resource ID.
 //
 // Tests arrange state with [Server.SetSecret], [Server.ImportCertificate],
-// [Server.ImportKey], [Server.SetTags], [Server.AddApp] and
-// [Server.TrustIssuer]; inject faults with [Server.Deny] (403) and
-// [Server.Throttle] (429 with Retry-After); and assert on [Server.Calls] and
-// [Server.Grants].
+// [Server.ImportKey], [Server.SetTags], [Server.DeleteSecret],
+// [Server.AddApp] and [Server.TrustIssuer]; inject faults with
+// [Server.Deny] (403) and [Server.Throttle] (429 with Retry-After); and
+// assert on [Server.Secret], [Server.Calls] and [Server.Grants].
 //
 // What it cannot prove, compared with real Azure:
 //
@@ -70,9 +79,14 @@
 //   - Limits and throttling. Throttling happens only when injected; Key
 //     Vault's real service limits and its throttling of token endpoints
 //     are not enforced.
-//   - Soft delete, purge protection, recovery, backups, expiry and
-//     activation dates (stored, not enforced), managed HSM, certificate
-//     issuance and policies, and key operations (sign, wrap, rotate).
+//   - Soft delete beyond secrets (certificates and keys are deleted for
+//     good by [Server.Delete]), retention periods (a deleted secret is
+//     kept until recovered or purged), purge protection, backups, expiry
+//     and activation dates (stored, not enforced), managed HSM,
+//     certificate issuance and policies, and key operations (sign, wrap,
+//     rotate). Recovery finishes after a count of requests, not a time.
+//   - Key Vault's validation of writes: value size (25 KB), the number
+//     and length of tags, and content type length are not checked.
 //   - Ordering and tokens of lists. Secrets list by name and skip tokens
 //     are opaque offsets; Key Vault orders otherwise and its tokens expire.
 //   - DNS, private link and sovereign-cloud differences beyond the host

@@ -65,6 +65,9 @@ type Server struct {
 
 	mu            sync.Mutex
 	objects       map[string]map[string]*object // collection, name
+	deleted       map[string]*deletedSecret     // soft-deleted secrets
+	recovering    map[string]int                // requests until recovery completes
+	recoveryPolls int
 	apps          map[string]*App
 	identities    []ManagedIdentity
 	system        string
@@ -91,6 +94,8 @@ func New(vaultName string) *Server {
 		VaultName:     vaultName,
 		VaultURL:      "https://" + vaultName + clouds[0].vaultSuffix + "/",
 		objects:       map[string]map[string]*object{Secrets: {}, Certificates: {}, Keys: {}},
+		deleted:       map[string]*deletedSecret{},
+		recovering:    map[string]int{},
 		apps:          map[string]*App{},
 		issuers:       map[string]crypto.PublicKey{},
 		tokens:        map[string]*accessToken{},
@@ -243,7 +248,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	path := r.URL.Path
 	if s.isVaultHost(r.Host) {
-		for _, coll := range []string{Secrets, Certificates, Keys} {
+		for _, coll := range []string{Secrets, Certificates, Keys, DeletedSecrets} {
 			if path == "/"+coll || strings.HasPrefix(path, "/"+coll+"/") {
 				s.serveVault(w, r, c)
 				return
@@ -310,7 +315,9 @@ func (s *Server) SetTokenLifetime(d time.Duration) {
 }
 
 // Calls returns how many requests reached op. Vault operations ("secrets/get",
-// "secrets/list", "secrets/set", "certificates/get", "keys/get") count the
+// "secrets/list", "secrets/set", "secrets/update", "secrets/delete",
+// "deletedsecrets/get", "deletedsecrets/recover", "deletedsecrets/purge",
+// "certificates/get", "keys/get") count the
 // requests that carried a bearer token, whatever their outcome; "challenge"
 // counts those that did not and were answered with the authentication
 // challenge. "token", "openid-configuration", "instance-discovery" and

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"regexp"
@@ -26,6 +27,9 @@ const (
 	Secrets      = "secrets"
 	Certificates = "certificates"
 	Keys         = "keys"
+	// DeletedSecrets holds soft-deleted secrets until they are recovered
+	// or purged.
+	DeletedSecrets = "deletedsecrets"
 )
 
 // apiVersion is the newest Key Vault REST API version the server speaks;
@@ -88,6 +92,15 @@ func (s *Server) SetSecretContentType(name, contentType string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mustGet(Secrets, name).latest().contentType = contentType
+}
+
+// SetSecretExpires sets the expiry of the current version of the secret
+// name.
+func (s *Server) SetSecretExpires(name string, expires time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := expires.Truncate(time.Second)
+	s.mustGet(Secrets, name).latest().expires = &t
 }
 
 // ImportCertificate imports a certificate as Key Vault does: bundle is PEM
@@ -272,10 +285,19 @@ func routeVault(r *http.Request) (*vaultRequest, *vaultError) {
 		return nil, bad
 	case r.Method == http.MethodGet && req.name == "" && len(parts) <= 2:
 		req.op = req.coll + "/list"
-	case r.Method == http.MethodGet && req.name != "":
+	case r.Method == http.MethodGet && req.name != "" && (req.coll != DeletedSecrets || len(parts) == 2):
 		req.op = req.coll + "/get"
 	case r.Method == http.MethodPut && req.coll == Secrets && req.name != "" && len(parts) == 2:
 		req.op = Secrets + "/set"
+	case r.Method == http.MethodDelete && req.coll == Secrets && req.name != "" && len(parts) == 2:
+		req.op = Secrets + "/delete"
+	case r.Method == http.MethodPatch && req.coll == Secrets && req.name != "" && len(parts) == 3:
+		// The SDK sends an empty version, ".../name/", for the current one.
+		req.op = Secrets + "/update"
+	case r.Method == http.MethodDelete && req.coll == DeletedSecrets && req.name != "" && len(parts) == 2:
+		req.op = DeletedSecrets + "/purge"
+	case r.Method == http.MethodPost && req.coll == DeletedSecrets && len(parts) == 3 && req.version == "recover":
+		req.op, req.version = DeletedSecrets+"/recover", ""
 	default:
 		return nil, &vaultError{status: http.StatusMethodNotAllowed, code: "BadParameter", msg: "The requested operation is not supported: " + r.Method + " " + r.URL.Path}
 	}
@@ -333,6 +355,20 @@ func (s *Server) serveVault(w http.ResponseWriter, r *http.Request, c cloud) {
 		out, err = s.setSecretOp(r, base, req.name)
 	case Secrets + "/get", Certificates + "/get", Keys + "/get":
 		out, err = s.get(base, req)
+	case Secrets + "/delete":
+		out, err = s.deleteSecretOp(base, req.name)
+	case Secrets + "/update":
+		out, err = s.updateSecretOp(r, base, req)
+	case DeletedSecrets + "/get":
+		out, err = s.getDeletedOp(base, req.name)
+	case DeletedSecrets + "/recover":
+		out, err = s.recoverOp(base, req.name)
+	case DeletedSecrets + "/purge":
+		err = s.purgeOp(req.name)
+		if err == nil {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 	default:
 		err = &vaultError{status: http.StatusMethodNotAllowed, code: "BadParameter", msg: "The requested operation is not supported."}
 	}
@@ -374,7 +410,7 @@ func (s *Server) get(base string, req *vaultRequest) (any, *vaultError) {
 		nameID += "/" + req.version
 	}
 	o := s.objects[req.coll][req.name]
-	if o == nil {
+	if o == nil || req.coll == Secrets && s.stillRecovering(req.name) {
 		return nil, notFound(req.coll, nameID)
 	}
 	v := o.latest()
@@ -401,14 +437,7 @@ func (s *Server) get(base string, req *vaultRequest) (any, *vaultError) {
 	}
 	switch req.coll {
 	case Secrets:
-		out["id"], out["value"] = id, v.value
-		if v.contentType != "" {
-			out["contentType"] = v.contentType
-		}
-		if v.managed {
-			out["managed"] = true
-			out["kid"] = base + "/" + Keys + "/" + req.name + "/" + v.id
-		}
+		return s.bundle(base, req.name, v, true), nil
 	case Certificates:
 		sum := sha1.Sum(v.cer)
 		out["id"] = id
@@ -483,18 +512,296 @@ func (s *Server) list(r *http.Request, base string) (any, *vaultError) {
 	return map[string]any{"value": items, "nextLink": next}, nil
 }
 
+// secretAttributes are the attributes a client may set: enabled, and
+// the activation and expiry dates as Unix times.
+type secretAttributes struct {
+	Enabled   *bool  `json:"enabled"`
+	NotBefore *int64 `json:"nbf"`
+	Expires   *int64 `json:"exp"`
+}
+
+func (a *secretAttributes) apply(v *version) {
+	if a == nil {
+		return
+	}
+	if a.Enabled != nil {
+		v.enabled = *a.Enabled
+	}
+	if a.NotBefore != nil {
+		t := time.Unix(*a.NotBefore, 0)
+		v.notBefore = &t
+	}
+	if a.Expires != nil {
+		t := time.Unix(*a.Expires, 0)
+		v.expires = &t
+	}
+}
+
+func badBody() *vaultError {
+	return &vaultError{status: http.StatusBadRequest, code: "BadParameter", msg: "The request body is not valid JSON for this operation."}
+}
+
+// setSecretOp serves Set Secret: a new version, current from now on,
+// with the value, tags, content type and attributes of the body. A name
+// whose secret is soft-deleted cannot be reused until the secret is
+// recovered or purged.
 func (s *Server) setSecretOp(r *http.Request, base, name string) (any, *vaultError) {
 	var in struct {
 		Value       *string           `json:"value"`
 		Tags        map[string]string `json:"tags"`
 		ContentType string            `json:"contentType"`
+		Attributes  *secretAttributes `json:"attributes"`
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil || json.Unmarshal(body, &in) != nil || in.Value == nil {
 		return nil, &vaultError{status: http.StatusBadRequest, code: "BadParameter", msg: "The parameter value is required."}
 	}
 	s.mu.Lock()
-	id := s.add(Secrets, name, &version{value: *in.Value, tags: in.Tags, contentType: in.ContentType})
+	if s.deleted[name] != nil {
+		s.mu.Unlock()
+		return nil, &vaultError{status: http.StatusConflict, code: "Conflict", inner: "ObjectIsDeletedButRecoverable",
+			msg: "Secret " + name + " is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged."}
+	}
+	if s.stillRecovering(name) {
+		s.mu.Unlock()
+		return nil, &vaultError{status: http.StatusConflict, code: "Conflict", inner: "ObjectIsBeingRecovered",
+			msg: "Secret " + name + " is currently being recovered and cannot be re-created; retry later."}
+	}
+	v := &version{value: *in.Value, tags: in.Tags, contentType: in.ContentType}
+	id := s.add(Secrets, name, v)
+	in.Attributes.apply(v)
 	s.mu.Unlock()
 	return s.get(base, &vaultRequest{coll: Secrets, name: name, version: id})
+}
+
+// updateSecretOp serves Update Secret: it changes the tags (when the body
+// has them), content type and attributes of a version, the current one
+// when the path names none, and returns the version without its value.
+func (s *Server) updateSecretOp(r *http.Request, base string, req *vaultRequest) (any, *vaultError) {
+	var in struct {
+		Tags        *map[string]string `json:"tags"`
+		ContentType *string            `json:"contentType"`
+		Attributes  *secretAttributes  `json:"attributes"`
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil || json.Unmarshal(body, &in) != nil {
+		return nil, badBody()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	nameID := req.name
+	if req.version != "" {
+		nameID += "/" + req.version
+	}
+	v := s.findVersion(req.name, req.version)
+	if v == nil {
+		return nil, notFound(Secrets, nameID)
+	}
+	if in.Tags != nil {
+		v.tags = make(map[string]string, len(*in.Tags))
+		for k, val := range *in.Tags {
+			v.tags[k] = val
+		}
+	}
+	if in.ContentType != nil {
+		v.contentType = *in.ContentType
+	}
+	in.Attributes.apply(v)
+	v.updated = time.Now().Truncate(time.Second)
+	return s.bundle(base, req.name, v, false), nil
+}
+
+// findVersion returns the version of the live secret name, its current
+// one when version is empty, or nil. The caller holds s.mu.
+func (s *Server) findVersion(name, version string) *version {
+	o := s.objects[Secrets][name]
+	if o == nil || s.stillRecovering(name) {
+		return nil
+	}
+	if version == "" {
+		return o.latest()
+	}
+	for _, v := range o.versions {
+		if strings.EqualFold(v.id, version) {
+			return v
+		}
+	}
+	return nil
+}
+
+// bundle is a SecretBundle of version v of the secret name, with its
+// value or, as Key Vault answers updates and recoveries, without.
+func (s *Server) bundle(base, name string, v *version, withValue bool) map[string]any {
+	out := map[string]any{"id": base + "/" + Secrets + "/" + name + "/" + v.id, "attributes": attributes(v)}
+	if withValue {
+		out["value"] = v.value
+	}
+	if len(v.tags) > 0 {
+		out["tags"] = v.tags
+	}
+	if v.contentType != "" {
+		out["contentType"] = v.contentType
+	}
+	if v.managed {
+		out["managed"] = true
+		out["kid"] = base + "/" + Keys + "/" + name + "/" + v.id
+	}
+	return out
+}
+
+// deletedSecret is a soft-deleted secret, kept until it is recovered or
+// purged.
+type deletedSecret struct {
+	obj     *object
+	deleted time.Time
+}
+
+// retention is how long Key Vault keeps a soft-deleted secret: the
+// vault's softDeleteRetentionInDays, 90 by default.
+const retention = 90 * 24 * time.Hour
+
+func (s *Server) deletedBundle(base, name string, d *deletedSecret) map[string]any {
+	out := s.bundle(base, name, d.obj.latest(), false)
+	out["recoveryId"] = base + "/" + DeletedSecrets + "/" + name
+	out["deletedDate"] = d.deleted.Unix()
+	out["scheduledPurgeDate"] = d.deleted.Add(retention).Unix()
+	return out
+}
+
+// deleteSecretOp serves Delete Secret: the secret and all its versions
+// are soft-deleted, as in every vault since soft delete became
+// mandatory, and the name cannot be reused until they are recovered or
+// purged. Secrets that back a certificate are deleted with it, not alone.
+func (s *Server) deleteSecretOp(base, name string) (any, *vaultError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.objects[Secrets][name]
+	if o == nil || s.stillRecovering(name) {
+		return nil, notFound(Secrets, name)
+	}
+	if o.latest().managed {
+		return nil, &vaultError{status: http.StatusForbidden, code: "Forbidden", msg: "Operation delete is not allowed on a managed secret; delete the certificate " + name + " instead."}
+	}
+	d := &deletedSecret{obj: o, deleted: time.Now().Truncate(time.Second)}
+	delete(s.objects[Secrets], name)
+	s.deleted[name] = d
+	return s.deletedBundle(base, name, d), nil
+}
+
+func deletedNotFound(name string) *vaultError {
+	return &vaultError{status: http.StatusNotFound, code: "SecretNotFound", msg: "Deleted Secret not found: " + name}
+}
+
+// getDeletedOp serves Get Deleted Secret.
+func (s *Server) getDeletedOp(base, name string) (any, *vaultError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deleted[name]
+	if d == nil {
+		return nil, deletedNotFound(name)
+	}
+	return s.deletedBundle(base, name, d), nil
+}
+
+// recoverOp serves Recover Deleted Secret. Like Key Vault, recovery
+// completes after the response: for the next [Server.SetRecoveryPolls]
+// requests naming the secret, it reads as missing and cannot be set.
+func (s *Server) recoverOp(base, name string) (any, *vaultError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deleted[name]
+	if d == nil {
+		return nil, deletedNotFound(name)
+	}
+	delete(s.deleted, name)
+	s.objects[Secrets][name] = d.obj
+	if s.recoveryPolls > 0 {
+		s.recovering[name] = s.recoveryPolls
+	}
+	return s.bundle(base, name, d.obj.latest(), false), nil
+}
+
+// purgeOp serves Purge Deleted Secret: the secret is gone for good, and
+// its name free.
+func (s *Server) purgeOp(name string) *vaultError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleted[name] == nil {
+		return deletedNotFound(name)
+	}
+	delete(s.deleted, name)
+	return nil
+}
+
+// stillRecovering reports whether the secret name is being recovered,
+// and counts one request against the time recovery takes. The caller
+// holds s.mu.
+func (s *Server) stillRecovering(name string) bool {
+	n, ok := s.recovering[name]
+	if !ok {
+		return false
+	}
+	if n <= 1 {
+		delete(s.recovering, name)
+	} else {
+		s.recovering[name] = n - 1
+	}
+	return true
+}
+
+// SetRecoveryPolls makes a recovered secret read as missing, and refuse
+// to be set with ObjectIsBeingRecovered, for the next n requests that
+// name it, as Key Vault's asynchronous recovery does for a while. The
+// default, 0, recovers at once.
+func (s *Server) SetRecoveryPolls(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recoveryPolls = n
+}
+
+// SecretState is what the vault holds for a secret: its current
+// version's value and properties, how many versions it has, and whether
+// it is soft-deleted.
+type SecretState struct {
+	Value       string
+	Tags        map[string]string
+	ContentType string
+	Enabled     bool
+	Expires     *time.Time
+	Versions    int
+	Deleted     bool
+}
+
+// Secret returns the state of the secret name, live or soft-deleted, and
+// false when there is neither.
+func (s *Server) Secret(name string) (SecretState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, deleted := s.objects[Secrets][name], false
+	if o == nil {
+		if d := s.deleted[name]; d != nil {
+			o, deleted = d.obj, true
+		}
+	}
+	if o == nil {
+		return SecretState{}, false
+	}
+	v := o.latest()
+	st := SecretState{Value: v.value, Tags: maps.Clone(v.tags), ContentType: v.contentType, Enabled: v.enabled, Versions: len(o.versions), Deleted: deleted}
+	if v.expires != nil {
+		t := *v.expires
+		st.Expires = &t
+	}
+	return st, true
+}
+
+// DeleteSecret soft-deletes the secret name, as Delete Secret does: it
+// reads as missing and its name cannot be reused until it is recovered
+// or purged.
+func (s *Server) DeleteSecret(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o := s.mustGet(Secrets, name)
+	delete(s.objects[Secrets], name)
+	s.deleted[name] = &deletedSecret{obj: o, deleted: time.Now().Truncate(time.Second)}
 }

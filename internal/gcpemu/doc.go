@@ -11,8 +11,14 @@
 // GetSecret, GetSecretVersion, ListSecrets and ListSecretVersions (page
 // sizes, page tokens bound to their request, and the filters name:,
 // name=, labels.KEY=, labels.KEY:, labels.KEY:* and state:, joined by
-// spaces or AND), and for seeding over the wire CreateSecret,
-// AddSecretVersion, Disable/Enable/DestroySecretVersion and DeleteSecret.
+// spaces or AND), and the writes CreateSecret (labels, annotations,
+// topics, replication or a regional secret's customer-managed
+// encryption; ALREADY_EXISTS for an existing secret), UpdateSecret
+// (update_mask labels, annotations, topics, version_aliases and a
+// regional secret's customer_managed_encryption; replication is
+// immutable), AddSecretVersion, Disable/Enable/DestroySecretVersion and
+// DeleteSecret. UpdateSecret and DeleteSecret honour the request's etag:
+// a stale one fails with FAILED_PRECONDITION, as in Secret Manager.
 // Global secrets live under projects/P, regional ones under
 // projects/P/locations/L; responses name projects by number, as GCP does.
 // Errors have Secret Manager's codes and messages: NotFound for missing
@@ -52,8 +58,9 @@
 // Tests arrange state with [Server.PutSecret], [Server.SetLabels],
 // [Server.SetVersionState] and the like, inject faults with
 // [Server.FailNext], [Server.Deny], [Server.SetLatency] and
-// [Server.CorruptPayloads], and assert on [Server.Calls],
-// [Server.Callers], [Server.Requests] and [Server.Authorities].
+// [Server.CorruptPayloads], and assert on [Server.Secret],
+// [Server.Calls], [Server.Callers], [Server.Requests] and
+// [Server.Authorities].
 //
 // What it cannot prove, compared with Google Cloud:
 //
@@ -75,7 +82,11 @@
 //   - Limits and quotas: payload sizes, request rates, label rules, and
 //     RESOURCE_EXHAUSTED happen only when injected.
 //   - Consistency: every write is visible at once.
-//   - Everything else: replication policies, CMEK, rotation and
-//     expiration schedules, Pub/Sub topics, delayed destruction, etags on
-//     writes, and the IAM policy methods.
+//   - Replication, CMEK and Pub/Sub topics beyond their shape: policies
+//     and key names are stored and returned as given, a global secret
+//     created without a replication policy reads as automatic, and
+//     neither the KMS keys nor the topics (or the service agent's right
+//     to use them) are checked.
+//   - Everything else: rotation and expiration schedules, delayed
+//     destruction, version etags, and the IAM policy methods.
 package gcpemu

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/secretsync/secretsync/internal/gcpemu"
 )
@@ -625,5 +626,99 @@ func TestFederationAndSignJwt(t *testing.T) {
 	claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	if want := `{"sub":"` + gsa + `","aud":"vault/app"}`; string(claims) != want {
 		t.Errorf("claims %s, want the payload %s", claims, want)
+	}
+}
+
+// The writes PushSecret makes: CreateSecret with its metadata,
+// UpdateSecret by field mask and DeleteSecret, with Secret Manager's codes
+// for what exists, what does not, and stale etags.
+func TestWrites(t *testing.T) {
+	emu := gcpemu.New(project)
+	defer emu.Close()
+	c := newClient(t, emu)
+	ctx := context.Background()
+	num := emu.ProjectNumber(project)
+	name := "projects/" + project + "/secrets/db"
+	automatic := &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_Automatic_{Automatic: &secretmanagerpb.Replication_Automatic{}}}
+
+	created, err := c.CreateSecret(ctx, &secretmanagerpb.CreateSecretRequest{
+		Parent: "projects/" + project, SecretId: "db",
+		Secret: &secretmanagerpb.Secret{
+			Labels:      map[string]string{"managed-by": "external-secrets"},
+			Annotations: map[string]string{"owner": "team-a"},
+			Topics:      []*secretmanagerpb.Topic{{Name: "projects/" + project + "/topics/rotations"}},
+			Replication: &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_UserManaged_{UserManaged: &secretmanagerpb.Replication_UserManaged{
+				Replicas: []*secretmanagerpb.Replication_UserManaged_Replica{{Location: "us-east1", CustomerManagedEncryption: &secretmanagerpb.CustomerManagedEncryption{KmsKeyName: "projects/p/locations/us-east1/keyRings/r/cryptoKeys/k"}}},
+			}}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := emu.Secret("db")
+	if got.GetReplication().GetUserManaged().GetReplicas()[0].GetCustomerManagedEncryption().GetKmsKeyName() == "" ||
+		got.GetTopics()[0].GetName() != "projects/"+project+"/topics/rotations" || got.GetAnnotations()["owner"] != "team-a" {
+		t.Errorf("created secret lost its metadata: %v", got)
+	}
+	_, err = c.CreateSecret(ctx, &secretmanagerpb.CreateSecretRequest{Parent: "projects/" + project, SecretId: "db", Secret: &secretmanagerpb.Secret{Replication: automatic}})
+	errorIs(t, err, codes.AlreadyExists, "Secret [projects/"+num+"/secrets/db] already exists.")
+
+	for what, req := range map[string]*secretmanagerpb.CreateSecretRequest{
+		"regional replication": {Parent: "projects/" + project + "/locations/us-east1", SecretId: "r", Secret: &secretmanagerpb.Secret{Replication: automatic}},
+		"global cmek":          {Parent: "projects/" + project, SecretId: "g", Secret: &secretmanagerpb.Secret{CustomerManagedEncryption: &secretmanagerpb.CustomerManagedEncryption{KmsKeyName: "k"}}},
+		"no replicas":          {Parent: "projects/" + project, SecretId: "g", Secret: &secretmanagerpb.Secret{Replication: &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_UserManaged_{UserManaged: &secretmanagerpb.Replication_UserManaged{}}}}},
+		"bad topic":            {Parent: "projects/" + project, SecretId: "g", Secret: &secretmanagerpb.Secret{Topics: []*secretmanagerpb.Topic{{Name: "rotations"}}}},
+	} {
+		_, err := c.CreateSecret(ctx, req)
+		if status.Code(err) != codes.InvalidArgument {
+			t.Errorf("%s: want InvalidArgument, got %v", what, err)
+		}
+	}
+
+	update := func(etag string, paths ...string) (*secretmanagerpb.Secret, error) {
+		return c.UpdateSecret(ctx, &secretmanagerpb.UpdateSecretRequest{
+			Secret: &secretmanagerpb.Secret{
+				Name: name, Etag: etag,
+				Labels:      map[string]string{"managed-by": "external-secrets", "env": "prod"},
+				Annotations: map[string]string{},
+				Replication: automatic,
+			},
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: paths},
+		})
+	}
+	updated, err := update(created.GetEtag(), "labels", "annotations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"managed-by": "external-secrets", "env": "prod"}, updated.GetLabels()); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	if len(updated.GetAnnotations()) != 0 || len(updated.GetTopics()) != 1 || updated.GetEtag() == created.GetEtag() {
+		t.Errorf("update changed what its mask leaves out, or kept its etag: %v", updated)
+	}
+	_, err = update(created.GetEtag(), "labels")
+	errorIs(t, err, codes.FailedPrecondition, "etag")
+	_, err = update("", "replication")
+	errorIs(t, err, codes.InvalidArgument, "immutable")
+	_, err = update("")
+	errorIs(t, err, codes.InvalidArgument, "update_mask")
+	_, err = c.UpdateSecret(ctx, &secretmanagerpb.UpdateSecretRequest{Secret: &secretmanagerpb.Secret{Name: name + "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"labels"}}})
+	errorIs(t, err, codes.NotFound, "not found")
+
+	err = c.DeleteSecret(ctx, &secretmanagerpb.DeleteSecretRequest{Name: name, Etag: created.GetEtag()})
+	errorIs(t, err, codes.FailedPrecondition, "etag")
+	if err := c.DeleteSecret(ctx, &secretmanagerpb.DeleteSecretRequest{Name: name, Etag: updated.GetEtag()}); err != nil {
+		t.Fatal(err)
+	}
+	err = c.DeleteSecret(ctx, &secretmanagerpb.DeleteSecretRequest{Name: name})
+	errorIs(t, err, codes.NotFound, "not found")
+	if emu.Secret("db") != nil {
+		t.Error("the secret is still there")
+	}
+	want := map[string]int{"CreateSecret": 6, "UpdateSecret": 5, "DeleteSecret": 3}
+	for m, n := range want {
+		if got := emu.Calls(m); got != n {
+			t.Errorf("%s called %d times, want %d", m, got, n)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -30,6 +31,7 @@ const (
 var (
 	secretIDPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
 	locationPattern = regexp.MustCompile(`^[a-z]+(-[a-z]+)*[0-9]*$`)
+	topicPattern    = regexp.MustCompile(`^projects/[^/]+/topics/[^/]+$`)
 	crc32c          = crc32.MakeTable(crc32.Castagnoli)
 )
 
@@ -39,6 +41,11 @@ type secret struct {
 	labels      map[string]string
 	annotations map[string]string
 	aliases     map[string]int64
+	topics      []string
+	// replication is what CreateSecret was given; nil for regional
+	// secrets, and read as automatic for global ones seeded by helpers.
+	replication *secretmanagerpb.Replication
+	cmek        string // a regional secret's customer_managed_encryption
 	created     time.Time
 	etag        int
 	versions    []*version // versions[i] is version i+1
@@ -218,6 +225,18 @@ func (s *Server) setState(v *version, state secretmanagerpb.SecretVersion_State)
 	}
 }
 
+// Secret returns the secret name as GetSecret would, labels, annotations,
+// topics and replication included, or nil when it does not exist.
+func (s *Server) Secret(name string) *secretmanagerpb.Secret {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[s.resolve(name)]
+	if sec == nil {
+		return nil
+	}
+	return s.secretProto(sec)
+}
+
 // DeleteSecret deletes the secret name and its versions.
 func (s *Server) DeleteSecret(name string) {
 	s.mu.Lock()
@@ -299,8 +318,18 @@ func (s *Server) secretProto(sec *secret) *secretmanagerpb.Secret {
 	for k, v := range sec.aliases {
 		out.VersionAliases[k] = v
 	}
-	if !strings.Contains(sec.name, "/locations/") {
+	for _, t := range sec.topics {
+		out.Topics = append(out.Topics, &secretmanagerpb.Topic{Name: t})
+	}
+	switch {
+	case strings.Contains(sec.name, "/locations/"):
 		// Regional secrets have no replication policy.
+		if sec.cmek != "" {
+			out.CustomerManagedEncryption = &secretmanagerpb.CustomerManagedEncryption{KmsKeyName: sec.cmek}
+		}
+	case sec.replication != nil:
+		out.Replication = proto.Clone(sec.replication).(*secretmanagerpb.Replication)
+	default:
 		out.Replication = &secretmanagerpb.Replication{Replication: &secretmanagerpb.Replication_Automatic_{Automatic: &secretmanagerpb.Replication_Automatic{}}}
 	}
 	return out
@@ -453,11 +482,33 @@ func (s *Server) page(n int, size int32, token, request string) ([2]int, string,
 	return [2]int{start, end}, next, nil
 }
 
-// CreateSecret creates a secret without versions.
+// CreateSecret creates a secret without versions, with the labels,
+// annotations, topics and replication (or, for a regional secret, the
+// customer-managed encryption) of the request.
 func (s *service) CreateSecret(_ context.Context, req *secretmanagerpb.CreateSecretRequest) (*secretmanagerpb.Secret, error) {
 	p, ok := parseParent(req.GetParent())
 	if !ok || !secretIDPattern.MatchString(req.GetSecretId()) {
 		return nil, invalid("Invalid resource field value in the request.")
+	}
+	in := req.GetSecret()
+	if err := checkTopics(in.GetTopics()); err != nil {
+		return nil, err
+	}
+	if p.location != "" && in.GetReplication() != nil {
+		return nil, invalid("Secret.replication cannot be set for a regional secret.")
+	}
+	if p.location == "" && in.GetCustomerManagedEncryption() != nil {
+		return nil, invalid("Secret.customer_managed_encryption can only be set for a regional secret; set it in the replication policy instead.")
+	}
+	if um := in.GetReplication().GetUserManaged(); um != nil {
+		if len(um.GetReplicas()) == 0 {
+			return nil, invalid("Secret.replication.user_managed.replicas must not be empty.")
+		}
+		for _, r := range um.GetReplicas() {
+			if !locationPattern.MatchString(r.GetLocation()) {
+				return nil, invalid("Invalid replica location %q.", r.GetLocation())
+			}
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -466,8 +517,101 @@ func (s *service) CreateSecret(_ context.Context, req *secretmanagerpb.CreateSec
 		return nil, status.Errorf(codes.AlreadyExists, "Secret [%s] already exists.", k)
 	}
 	sec := s.create(k)
-	sec.labels = copyMap(req.GetSecret().GetLabels())
-	sec.annotations = copyMap(req.GetSecret().GetAnnotations())
+	sec.labels = copyMap(in.GetLabels())
+	sec.annotations = copyMap(in.GetAnnotations())
+	sec.topics = topicNames(in.GetTopics())
+	if r := in.GetReplication(); r != nil {
+		sec.replication = proto.Clone(r).(*secretmanagerpb.Replication)
+	}
+	sec.cmek = in.GetCustomerManagedEncryption().GetKmsKeyName()
+	return s.secretProto(sec), nil
+}
+
+func checkTopics(topics []*secretmanagerpb.Topic) error {
+	if len(topics) > 10 {
+		return invalid("A secret can have at most 10 topics.")
+	}
+	for _, t := range topics {
+		if !topicPattern.MatchString(t.GetName()) {
+			return invalid("Invalid topic name %q: expected projects/*/topics/*.", t.GetName())
+		}
+	}
+	return nil
+}
+
+func topicNames(topics []*secretmanagerpb.Topic) []string {
+	var out []string
+	for _, t := range topics {
+		out = append(out, t.GetName())
+	}
+	return out
+}
+
+// checkEtag fails with FAILED_PRECONDITION when a request's etag is set
+// and is not the secret's: Secret Manager's optimistic concurrency.
+func checkEtag(sec *secret, etag string) error {
+	if etag != "" && etag != fmt.Sprintf("%q", strconv.Itoa(sec.etag)) {
+		return status.Errorf(codes.FailedPrecondition, "The etag provided in the request does not match the etag of Secret [%s].", sec.name)
+	}
+	return nil
+}
+
+// UpdateSecret changes the fields of update_mask: labels, annotations,
+// topics and version_aliases, and customer_managed_encryption of
+// regional secrets. Replication is immutable; the other mutable fields
+// (rotation, expiration, version_destroy_ttl) are not emulated.
+func (s *service) UpdateSecret(_ context.Context, req *secretmanagerpb.UpdateSecretRequest) (*secretmanagerpb.Secret, error) {
+	in := req.GetSecret()
+	paths := req.GetUpdateMask().GetPaths()
+	if len(paths) == 0 {
+		return nil, invalid("update_mask is required.")
+	}
+	for _, path := range paths {
+		switch path {
+		case "labels", "annotations", "version_aliases":
+		case "topics":
+			if err := checkTopics(in.GetTopics()); err != nil {
+				return nil, err
+			}
+		case "customer_managed_encryption":
+			if !strings.Contains(in.GetName(), "/locations/") {
+				return nil, invalid("Secret.customer_managed_encryption can only be set for a regional secret.")
+			}
+		case "replication":
+			return nil, invalid("Secret.replication is immutable.")
+		case "rotation", "expire_time", "ttl", "version_destroy_ttl":
+			return nil, invalid("Updating %s is not supported by this emulator.", path)
+		default:
+			return nil, invalid("Invalid update_mask path %q.", path)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, err := s.findSecret(in.GetName())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEtag(sec, in.GetEtag()); err != nil {
+		return nil, err
+	}
+	for _, path := range paths {
+		switch path {
+		case "labels":
+			sec.labels = copyMap(in.GetLabels())
+		case "annotations":
+			sec.annotations = copyMap(in.GetAnnotations())
+		case "version_aliases":
+			sec.aliases = map[string]int64{}
+			for k, v := range in.GetVersionAliases() {
+				sec.aliases[k] = v
+			}
+		case "topics":
+			sec.topics = topicNames(in.GetTopics())
+		case "customer_managed_encryption":
+			sec.cmek = in.GetCustomerManagedEncryption().GetKmsKeyName()
+		}
+	}
+	sec.etag++
 	return s.secretProto(sec), nil
 }
 
@@ -515,12 +659,16 @@ func (s *service) DestroySecretVersion(_ context.Context, req *secretmanagerpb.D
 	return s.transition(req.GetName(), Destroyed)
 }
 
-// DeleteSecret deletes a secret and its versions.
+// DeleteSecret deletes a secret and its versions, if the request's etag,
+// when set, is the secret's.
 func (s *service) DeleteSecret(_ context.Context, req *secretmanagerpb.DeleteSecretRequest) (*emptypb.Empty, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sec, err := s.findSecret(req.GetName())
 	if err != nil {
+		return nil, err
+	}
+	if err := checkEtag(sec, req.GetEtag()); err != nil {
 		return nil, err
 	}
 	delete(s.secrets, sec.name)

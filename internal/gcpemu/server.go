@@ -282,6 +282,7 @@ var permissions = map[string]string{
 	"ListSecrets":          "secretmanager.secrets.list",
 	"GetSecret":            "secretmanager.secrets.get",
 	"CreateSecret":         "secretmanager.secrets.create",
+	"UpdateSecret":         "secretmanager.secrets.update",
 	"DeleteSecret":         "secretmanager.secrets.delete",
 }
 
@@ -348,6 +349,10 @@ func permissionDenied(method string, req any) error {
 		resource = r.GetName()
 	case interface{ GetParent() string }:
 		resource = r.GetParent()
+	case interface {
+		GetSecret() *secretmanagerpb.Secret
+	}:
+		resource = r.GetSecret().GetName()
 	}
 	return status.Errorf(codes.PermissionDenied, "Permission '%s' denied for resource '%s' (or it may not exist).", permissions[method], resource)
 }

@@ -93,7 +93,9 @@ func WithCallObserver(fn func(Call)) Option { return func(o *options) { o.observ
 // Instance Metadata Service, rather than to Entra ID.
 //
 // Operation is the API name: "GetSecret", "GetCertificate", "GetKey",
-// "ListSecretProperties" (one Call a page) or "Token". A token served from
+// "ListSecretProperties" (one Call a page), for PushSecret "SetSecret",
+// "UpdateSecretProperties", "DeleteSecret", "GetDeletedSecret" and
+// "RecoverDeletedSecret", or "Token". A token served from
 // the credential's cache is no Call; nor are the authority metadata
 // requests MSAL makes once before its first token request.
 //

@@ -54,6 +54,19 @@
 // keyed by name; as in the External Secrets Operator, the secrets Key
 // Vault keeps for certificates are among them.
 //
+// Writes, for PushSecret (the client is a [provider.Pusher]), follow the
+// External Secrets Operator and are for secrets only: cert/ and key/
+// keys are refused. SetSecret writes a new version tagged managed-by:
+// external-secrets, with the tags, contentType and expirationDate of
+// spec.data[].metadata (apiVersion kubernetes.external-secrets.io/v1alpha1,
+// kind PushSecretMetadata); a secret without that tag is neither
+// overwritten nor deleted. A property is set in the current version's
+// JSON object. When the value is unchanged and only tags, content type or
+// expiry differ, UpdateSecretProperties changes them without a new
+// version. DeleteSecret is Key Vault's soft delete, not purged; pushing
+// to the name again recovers the deleted secret first, if it is
+// PushSecret's.
+//
 // A missing object or version is [provider.ErrNotFound]. Other errors
 // carry Key Vault's or Microsoft Entra ID's status, code and message,
 // never a value and never the trace IDs that change on every request.

@@ -79,6 +79,9 @@ func (attemptCounter) Do(req *policy.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// writes are the operations of PushSecret and DeleteSecret.
+var writes = map[string]bool{"SetSecret": true, "UpdateSecretProperties": true, "DeleteSecret": true, "GetDeletedSecret": true, "RecoverDeletedSecret": true}
+
 // describe makes err readable; see azureError. op names the Key Vault
 // operation, such as "GetSecret". Errors that came neither from Azure nor
 // from the network are returned as they are.
@@ -104,7 +107,11 @@ func describe(op string, err error, a *attempts, retry policy.RetryOptions) erro
 		if resp.StatusCode == http.StatusTooManyRequests {
 			msg += throttleHint(resp, a, retry)
 		} else if resp.StatusCode == http.StatusForbidden && resp.ErrorCode == "Forbidden" && strings.Contains(msg, "permission") {
-			msg += " (grant the identity a Key Vault role, such as Key Vault Secrets User, or an access policy)"
+			role := "Key Vault Secrets User"
+			if writes[op] {
+				role = "Key Vault Secrets Officer, for PushSecret"
+			}
+			msg += " (grant the identity a Key Vault role, such as " + role + ", or an access policy)"
 		}
 		return &azureError{msg: msg, err: err, notFound: resp.StatusCode == http.StatusNotFound}
 	case errors.As(err, &dns):

@@ -36,6 +36,22 @@
 // again before reading each match; results are keyed by secret ID.
 // Payload checksums (data_crc32c) are verified.
 //
+// Writes, for PushSecret (the client is a [provider.Pusher]), follow the
+// External Secrets Operator: a missing secret is created (CreateSecret)
+// with the label managed-by: external-secrets and automatic replication,
+// then written with AddSecretVersion; an existing one is written only if
+// it carries that label, except when a property is pushed into it. A
+// property is set in the latest version's JSON object, as a new version.
+// spec.data[].metadata, of apiVersion
+// kubernetes.external-secrets.io/v1alpha1 and kind PushSecretMetadata,
+// sets labels, annotations (both replaced, or with mergePolicy Merge
+// added to), Pub/Sub topics, and at creation cmekKeyName and
+// replicationLocation(s). Labels, annotations and topics are changed
+// with UpdateSecret, guarded by the secret's etag; a version is added
+// only when the value differs from the latest. DeleteSecret deletes the
+// secret, or adds a version without the property, and deletes nothing
+// that lacks the label.
+//
 // A missing secret or version is [provider.ErrNotFound]. Other errors
 // carry the method, the gRPC code and Google's message, which names the
 // resource, never a value. Failures to get an access token are reported
@@ -44,8 +60,8 @@
 // [WithRetry].
 //
 // [WithCallObserver] reports each operation, for metrics, as a [Call]:
-// each Secret Manager call (AccessSecretVersion, GetSecret, and each page
-// of ListSecrets and ListSecretVersions) once its retries end, with the
+// each Secret Manager call (AccessSecretVersion, GetSecret, each page
+// of ListSecrets and ListSecretVersions, and the writes) once its retries end, with the
 // attempts it took and how many were refused with RESOURCE_EXHAUSTED; and
 // each token request, which is not retried: "Token" at the OAuth 2.0
 // token endpoint, STS's "ExchangeToken" and IAM Credentials'

@@ -37,6 +37,9 @@ var hints = map[codes.Code]string{
 	codes.Unauthenticated:  "check the store's credentials",
 }
 
+// writes are the methods PushSecret and DeleteSecret write with.
+var writes = map[string]bool{"CreateSecret": true, "UpdateSecret": true, "AddSecretVersion": true, "DeleteSecret": true}
+
 // describe makes err, returned by the Secret Manager method op, readable;
 // see gcpError. Errors without a gRPC status are returned as they are.
 func describe(op string, err error) error {
@@ -48,6 +51,11 @@ func describe(op string, err error) error {
 	switch {
 	case unusableVersion(err):
 		msg += " (enable the version or add a new one; with secretVersionSelectionPolicy LatestOrFetch, the newest enabled version is read instead of a disabled or destroyed latest)"
+	case st.Code() == codes.PermissionDenied && writes[op]:
+		msg += " (grant the store's identity the permission named, such as roles/secretmanager.admin for PushSecret)"
+	case st.Code() == codes.FailedPrecondition && (op == "UpdateSecret" || op == "DeleteSecret"):
+		// They carry the etag of the secret as read.
+		msg += " (the secret changed since it was read; the next push reads it again)"
 	case hints[st.Code()] != "":
 		msg += " (" + hints[st.Code()] + ")"
 	}

@@ -261,6 +261,7 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	return &client{
 		store:       secretstore.Ref(store),
 		parent:      parent,
+		location:    spec.Location,
 		fetchLatest: spec.SecretVersionSelectionPolicy == LatestOrFetch,
 		sm:          sm,
 		ts:          ts,
@@ -334,6 +335,7 @@ func orDefault(v, def string) string {
 type client struct {
 	store       string
 	parent      string // projects/P or projects/P/locations/L
+	location    string // L of a regional store, or empty
 	fetchLatest bool
 	sm          *secretmanager.Client
 	ts          oauth2.TokenSource // nil without authentication
@@ -344,6 +346,7 @@ var (
 	_ provider.Finder    = &client{}
 	_ provider.Validator = &client{}
 	_ provider.Closer    = &client{}
+	_ provider.Pusher    = &client{}
 )
 
 // Validate checks that the store's credentials yield an access token: the

@@ -27,7 +27,9 @@ const (
 // Service is "Secret Manager", "STS", "IAM Credentials" or "OAuth 2.0"
 // (the token endpoint of service-account keys). Operation is the API
 // method: "AccessSecretVersion", "GetSecret", "ListSecrets" or
-// "ListSecretVersions" of Secret Manager, "ExchangeToken" of STS,
+// "ListSecretVersions" of Secret Manager, and for PushSecret
+// "CreateSecret", "UpdateSecret", "AddSecretVersion" and "DeleteSecret";
+// "ExchangeToken" of STS,
 // "GenerateAccessToken" of IAM Credentials, "Token" of OAuth 2.0.
 // Throttled counts RESOURCE_EXHAUSTED from Secret Manager and HTTP 429
 // from the others. Err is, for Secret Manager, the method, gRPC code and
