@@ -7,8 +7,9 @@
 // anything else is answered 401 with Doppler's error shape,
 // {"messages": ["Invalid Auth token"], "success": false}. A service token
 // ([Server.AddServiceToken]) is bound to one config: requests may leave
-// out project and config, and naming another answers 403. The personal
-// token, [PersonalToken], must name both.
+// out project and config, and naming another answers 403; a read-only
+// one ([Server.AddReadOnlyServiceToken]) answers 403 to writes. The
+// personal token, [PersonalToken], must name both.
 //
 // Operations (the names [Server.Calls] counts):
 //
@@ -27,11 +28,22 @@
 //     docker, with name_transformer applied and, optionally, only the
 //     secrets listed. Every answer carries an ETag over the document;
 //     a request whose If-None-Match matches is answered 304 with no body.
+//   - "update": POST /v3/configs/config/secrets with a JSON body naming
+//     project and config (or neither, for a service token) and either
+//     "secrets", names to string values, or "change_requests" (name,
+//     originalName, value, shouldDelete), never both. It answers 200 with
+//     {"secrets": {name: {"raw", "computed", "note"}}, "success": true}
+//     for every secret of the config, and 400 for a name Doppler cannot
+//     hold, a value that is not a string, or both or neither of secrets
+//     and change_requests.
+//   - "delete": DELETE /v3/configs/config/secret?name=…, answering 204
+//     with no body, or 404 for a secret the config does not have.
 //
 // Doppler's read endpoints have no pagination, so neither has the
 // emulator. [Server.Throttle] makes the next requests fail with 429 and a
 // Retry-After header; [Server.Calls] and [Server.CallsWithStatus] count
-// requests, such as downloads answered 304; [Server.Hold] keeps requests
+// requests, such as downloads answered 304; [Server.Secrets] shows what
+// writes left; [Server.Hold] keeps requests
 // waiting until released, and [Server.Held] counts them, so a test can
 // see how many requests concurrent callers send.
 //
@@ -40,6 +52,9 @@
 // names and the exact rendering of formats other than json; how it
 // computes ETags; its real rate limits and Retry-After values; config
 // inheritance, branch configs, dynamic secrets, secret visibility and
-// notes; and TLS. Of OIDC login it cannot prove Doppler's real checks of a
+// notes; whether a delete is answered 204 or 200, and 404 for a missing
+// secret; whether an update accepts null values in "secrets", and the
+// checks it makes of originalValue and the other change_requests fields,
+// which the emulator ignores; and TLS. Of OIDC login it cannot prove Doppler's real checks of a
 // token's issuer and claims, nor its token lifetimes.
 package doppleremu

@@ -46,6 +46,9 @@ type token struct {
 	project, config string
 	// expires, if not zero, is when an OIDC token stops working.
 	expires time.Time
+	// readOnly is a service token given read access only: its writes
+	// answer 403.
+	readOnly bool
 }
 
 // New starts a Server on 127.0.0.1. It has no configs and knows
@@ -61,6 +64,8 @@ func New() *Server {
 	mux.HandleFunc("POST /v3/auth/oidc", s.oidcLogin)
 	mux.HandleFunc("GET /v3/configs/config/secret", s.op("secret", s.secret))
 	mux.HandleFunc("GET /v3/configs/config/secrets/download", s.op("download", s.download))
+	mux.HandleFunc("POST /v3/configs/config/secrets", s.op("update", s.update))
+	mux.HandleFunc("DELETE /v3/configs/config/secret", s.op("delete", s.deleteSecret))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not found")
 	})
@@ -120,6 +125,30 @@ func (s *Server) AddServiceToken(tok, project, config string) {
 	s.tokens[tok] = &token{project: project, config: config}
 }
 
+// AddReadOnlyServiceToken makes a service token known, bound to one
+// config, that may read it and write nothing: its writes answer 403.
+func (s *Server) AddReadOnlyServiceToken(tok, project, config string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[tok] = &token{project: project, config: config, readOnly: true}
+}
+
+// Secrets returns the raw values of a config's secrets, by name, for
+// tests that check what a client wrote; nil when there is no such config.
+func (s *Server) Secrets(project, config string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.configs[[2]string{project, config}]
+	if !ok {
+		return nil
+	}
+	out := make(map[string]string, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
+}
+
 // RevokeToken makes a token unknown.
 func (s *Server) RevokeToken(tok string) {
 	s.mu.Lock()
@@ -164,8 +193,8 @@ func (s *Server) Held() int {
 	return s.held
 }
 
-// Calls returns how many requests reached op ("me", "secret" or
-// "download"), whatever their outcome.
+// Calls returns how many requests reached op ("me", "secret",
+// "download", "update" or "delete"), whatever their outcome.
 func (s *Server) Calls(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -312,9 +341,15 @@ func (s *Server) me(w http.ResponseWriter, _ *http.Request, tok *token) {
 	writeJSON(w, http.StatusOK, map[string]any{"type": typ, "name": "doppleremu", "workplace": map[string]string{"name": "emulator"}})
 }
 
-// config resolves the config of a request, or writes Doppler's error.
+// config resolves the config a request names in its query, or writes
+// Doppler's error.
 func (s *Server) config(w http.ResponseWriter, r *http.Request, tok *token) (project, config string, values map[string]string) {
-	project, config = r.URL.Query().Get("project"), r.URL.Query().Get("config")
+	return s.resolve(w, tok, r.URL.Query().Get("project"), r.URL.Query().Get("config"))
+}
+
+// resolve returns the config project/config names, or the one a service
+// token is bound to, and a copy of its values; or writes Doppler's error.
+func (s *Server) resolve(w http.ResponseWriter, tok *token, project, config string) (string, string, map[string]string) {
 	if tok.project != "" {
 		if (project != "" && project != tok.project) || (config != "" && config != tok.config) {
 			writeError(w, http.StatusForbidden, "This token does not have access to requested project or config")
@@ -337,7 +372,7 @@ func (s *Server) config(w http.ResponseWriter, r *http.Request, tok *token) (pro
 		writeError(w, http.StatusNotFound, "Could not find requested config '"+config+"'")
 		return "", "", nil
 	}
-	values = make(map[string]string, len(c))
+	values := make(map[string]string, len(c))
 	for k, v := range c {
 		values[k] = v
 	}

@@ -37,7 +37,8 @@ type Server struct {
 }
 
 type scope struct {
-	vaults map[string]bool // vault names; nil for all
+	vaults   map[string]bool // vault names; nil for all
+	readOnly bool            // may read its vaults, not write them
 }
 
 type failure struct {
@@ -53,11 +54,14 @@ type vault struct {
 
 type item struct {
 	Item
-	vaultID string
-	seq     int // creation order, which listings follow
-	version int
-	created time.Time
-	updated time.Time
+	// sectionIDs keeps the IDs a client gave the sections it wrote, by
+	// label, so that they read back as written.
+	sectionIDs map[string]string
+	vaultID    string
+	seq        int // creation order, which listings follow
+	version    int
+	created    time.Time
+	updated    time.Time
 }
 
 // Item is a 1Password item as tests write it.
@@ -129,7 +133,10 @@ func New() *Server {
 	mux.HandleFunc("GET /v1/vaults", s.op("ListVaults", s.listVaults))
 	mux.HandleFunc("GET /v1/vaults/{vault}", s.op("GetVault", s.getVault))
 	mux.HandleFunc("GET /v1/vaults/{vault}/items", s.op("ListItems", s.listItems))
+	mux.HandleFunc("POST /v1/vaults/{vault}/items", s.op("CreateItem", s.createItem))
 	mux.HandleFunc("GET /v1/vaults/{vault}/items/{item}", s.op("GetItem", s.getItem))
+	mux.HandleFunc("PUT /v1/vaults/{vault}/items/{item}", s.op("UpdateItem", s.updateItem))
+	mux.HandleFunc("DELETE /v1/vaults/{vault}/items/{item}", s.op("DeleteItem", s.deleteItem))
 	mux.HandleFunc("GET /v1/vaults/{vault}/items/{item}/files", s.op("ListFiles", s.listFiles))
 	mux.HandleFunc("GET /v1/vaults/{vault}/items/{item}/files/{file}", s.op("GetFile", s.getFile))
 	mux.HandleFunc("GET /v1/vaults/{vault}/items/{item}/files/{file}/content", s.op("GetFileContent", s.getFileContent))
@@ -199,6 +206,16 @@ func (s *Server) AddToken(token string, vaults ...string) {
 	s.tokens[token] = sc
 }
 
+// AddReadOnlyToken makes an access token known that may read the vaults
+// named, or every vault when none are named, and write none: its writes
+// answer 403, as for a token given read access only.
+func (s *Server) AddReadOnlyToken(token string, vaults ...string) {
+	s.AddToken(token, vaults...)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens[token].readOnly = true
+}
+
 // RevokeToken makes a token unknown, as revoking it in 1Password does.
 func (s *Server) RevokeToken(token string) {
 	s.mu.Lock()
@@ -248,6 +265,34 @@ func (s *Server) PutItem(vaultName string, it Item) string {
 	}
 	v.items[stored.ID] = stored
 	return stored.ID
+}
+
+// Items returns copies of the items of the vault named, in creation
+// order, with their IDs, for tests that check what a client wrote.
+func (s *Server) Items(vaultName string) []Item {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v := s.vaultByName(vaultName)
+	if v == nil {
+		return nil
+	}
+	items := make([]*item, 0, len(v.items))
+	for _, it := range v.items {
+		items = append(items, it)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].seq < items[j].seq })
+	out := make([]Item, 0, len(items))
+	for _, it := range items {
+		c := it.Item
+		c.Tags = append([]string(nil), it.Tags...)
+		c.Fields = append([]Field(nil), it.Fields...)
+		c.Files = make([]File, len(it.Files))
+		for i, f := range it.Files {
+			c.Files[i] = File{ID: f.ID, Name: f.Name, Content: append([]byte(nil), f.Content...)}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // DeleteItem deletes an item.
@@ -526,7 +571,10 @@ func (it *item) full() itemJSON {
 		if f.Section != "" {
 			id, ok := sections[f.Section]
 			if !ok {
-				id = "section-" + strings.ToLower(strings.ReplaceAll(f.Section, " ", "-"))
+				id = it.sectionIDs[f.Section]
+				if id == "" {
+					id = "section-" + strings.ToLower(strings.ReplaceAll(f.Section, " ", "-"))
+				}
 				sections[f.Section] = id
 				out.Sections = append(out.Sections, sectionJSON{ID: id, Label: f.Section})
 			}

@@ -1,6 +1,7 @@
 package doppler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,19 +71,36 @@ type answer struct {
 	status int
 	header http.Header
 	body   []byte
+	// write says the request was a write, whose 403 means the token may
+	// not write, rather than read.
+	write bool
 }
 
 // get sends a GET, retrying 429 answers as WithRetry says. Any answer
 // other than 429 is returned as it is.
 func (c *client) get(ctx context.Context, path string, query url.Values, header http.Header) (*answer, error) {
+	return c.send(ctx, http.MethodGet, path, query, header, nil)
+}
+
+// send sends a request, with body as JSON if not nil, retrying 429
+// answers as WithRetry says: Doppler refused the request without acting
+// on it. Any answer other than 429 is returned as it is.
+func (c *client) send(ctx context.Context, method, path string, query url.Values, header http.Header, body []byte) (*answer, error) {
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
 	for attempt := 1; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rd)
 		if err != nil {
 			return nil, fmt.Errorf("build request: %w", err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
 		}
 		for k, v := range header {
 			req.Header[k] = v
@@ -101,15 +119,15 @@ func (c *client) get(ctx context.Context, path string, query url.Values, header 
 			// The URL holds no secret: a project, a config, a name.
 			return nil, fmt.Errorf("reach Doppler: %w", err)
 		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+		respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 		resp.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("read Doppler's answer: %w", err)
 		}
-		if len(body) > maxBody {
+		if len(respBody) > maxBody {
 			return nil, fmt.Errorf("Doppler's answer exceeds %d MiB", maxBody>>20)
 		}
-		a := &answer{status: resp.StatusCode, header: resp.Header, body: body}
+		a := &answer{status: resp.StatusCode, header: resp.Header, body: respBody, write: method != http.MethodGet}
 		if a.status != http.StatusTooManyRequests {
 			return a, nil
 		}
@@ -153,7 +171,7 @@ func (a *answer) err() *apiError {
 		Messages []string `json:"messages"`
 	}
 	_ = json.Unmarshal(a.body, &e)
-	return &apiError{status: a.status, message: clean(strings.Join(e.Messages, "; "))}
+	return &apiError{status: a.status, message: clean(strings.Join(e.Messages, "; ")), write: a.write}
 }
 
 // GetSecret reads one secret's computed value, its references to other

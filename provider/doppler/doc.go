@@ -68,6 +68,23 @@
 // server errors, an unreachable host) are errors with Doppler's message
 // and what to check; errors never carry a value or the token.
 //
+// # PushSecret
+//
+// The client is a [provider.Pusher], as ESO's Doppler provider is. A push
+// sets the secret named by the remote key with POST
+// /v3/configs/config/secrets and {"secrets": {name: value}}, creating it
+// if needed; a delete reads the config's download (usually a 304) and,
+// when the secret is there, sends DELETE /v3/configs/config/secret, so
+// that a missing secret costs no write and a missing project or config
+// is an error, not a deletion. Doppler secrets are plain values: a
+// remoteRef.property is refused (ESO ignores it and writes the whole
+// secret), as are names Doppler cannot hold and values that are not
+// UTF-8; data[].metadata is ignored, as Doppler takes none. Reads return
+// computed values, so a value pushed with a reference such as ${OTHER}
+// reads back expanded, and the host will see it differ at every compare.
+// A 403 to a write says the token may not write: service tokens can be
+// read-only.
+//
 // Tests run against internal/doppleremu. What that emulator cannot prove:
 // the exact messages of Doppler's errors; that the download holds
 // every secret a single-secret read would return, computed alike (the
@@ -79,5 +96,7 @@
 // whether a change elsewhere in the workplace, or to a secret a
 // reference points to in another config, changes them; its rate limits
 // and the Retry-After values it sends, and whether a 304 counts against
-// them; dynamic secrets, inheritance between configs, and TLS.
+// them; how Doppler answers a delete (204 or 200) and a delete of a
+// secret removed meanwhile; dynamic secrets, inheritance between configs,
+// and TLS.
 package doppler

@@ -13,6 +13,7 @@ import (
 type apiError struct {
 	status  int
 	message string
+	write   bool
 }
 
 func (e *apiError) Error() string {
@@ -20,16 +21,18 @@ func (e *apiError) Error() string {
 	if e.message != "" {
 		msg += ": " + e.message
 	}
-	switch e.status {
-	case http.StatusUnauthorized:
+	switch {
+	case e.status == http.StatusUnauthorized:
 		msg += " (Doppler refused the token: check the Secret that auth.secretRef.dopplerToken names)"
-	case http.StatusNotFound:
+	case e.status == http.StatusNotFound:
 		// Secrets are read from the config's download, so a 404 is the
 		// project or the config, never a secret.
 		msg += " (check the store's project and config)"
-	case http.StatusForbidden:
+	case e.status == http.StatusForbidden && e.write:
+		msg += " (the token may not write to this config: a service token needs read/write access, and writes only its own config)"
+	case e.status == http.StatusForbidden:
 		msg += " (the token may not read this project or config: a service token reads only its own config)"
-	case http.StatusTooManyRequests:
+	case e.status == http.StatusTooManyRequests:
 		msg += " (Doppler's rate limit: refresh less often, or share one store among ExternalSecrets)"
 	}
 	return msg

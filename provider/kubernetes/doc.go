@@ -59,5 +59,28 @@
 // asks with a SelfSubjectRulesReview first, which some authorizers cannot
 // answer in full; an access review asks exactly the question.
 //
-// The package does not write Secrets (ESO's PushSecret).
+// # PushSecret
+//
+// [Client.PushSecret] writes, as the store's credentials too, the Secret
+// named by the remote key in remoteNamespace, as ESO does: with a
+// property the value becomes that key of the data and the other keys are
+// kept; without, the value must be a JSON object of strings and becomes
+// the whole data. A Secret that does not exist is created, of type
+// Opaque; one that exists keeps its type. Writes carry a field manager
+// ([DefaultFieldManager] unless [WithFieldManager]) and a conflict is
+// retried from a fresh read. Like ESO, the client adds no labels of its
+// own. [Client.DeleteSecret] deletes the Secret or, with a property, that
+// key, and the Secret when no key is left. The credentials need get,
+// create, update and delete on Secrets of remoteNamespace.
+//
+// data[].metadata is ESO's PushSecretMetadata (apiVersion
+// kubernetes.external-secrets.io/v1alpha1): spec.labels and
+// spec.annotations are written to the Secret, merged with those it has
+// by spec.targetMergePolicy (Merge, the default; Replace; Ignore). The
+// host passes values, not the source Secret, so unlike ESO no labels or
+// annotations of the source Secret are copied and spec.sourceMergePolicy
+// changes nothing. spec.remoteNamespace may only name the store's own
+// remoteNamespace: the host reads a pushed Secret back through the store
+// to compare, and could not read one written elsewhere. Any other field
+// is an error that names it.
 package kubernetes

@@ -29,8 +29,9 @@ const listPage = 500
 // it serves stores that name a server.url, and refuses those that mean the
 // local cluster.
 type Provider struct {
-	local *rest.Config
-	now   func() time.Time
+	local        *rest.Config
+	now          func() time.Time
+	fieldManager string
 }
 
 // Option configures a [Provider].
@@ -107,21 +108,27 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 		return nil, fmt.Errorf("%s: build client: %w", ref, err)
 	}
 	ns := remoteNamespace(spec)
+	fieldManager := p.fieldManager
+	if fieldManager == "" {
+		fieldManager = DefaultFieldManager
+	}
 	return &Client{
-		store:     ref,
-		namespace: ns,
-		secrets:   core.Secrets(ns),
-		reviews:   authz.SelfSubjectAccessReviews(),
+		store:        ref,
+		namespace:    ns,
+		fieldManager: fieldManager,
+		secrets:      core.Secrets(ns),
+		reviews:      authz.SelfSubjectAccessReviews(),
 	}, nil
 }
 
-// Client reads the Secrets of one namespace with one store's credentials.
-// It is safe for concurrent use.
+// Client reads, and for PushSecret writes, the Secrets of one namespace
+// with one store's credentials. It is safe for concurrent use.
 type Client struct {
-	store     string
-	namespace string
-	secrets   coreclient.SecretInterface
-	reviews   authorizationclient.SelfSubjectAccessReviewInterface
+	store        string
+	namespace    string
+	fieldManager string
+	secrets      coreclient.SecretInterface
+	reviews      authorizationclient.SelfSubjectAccessReviewInterface
 }
 
 // GetSecret reads the Secret named ref.Key or, with ref.Metadata, its

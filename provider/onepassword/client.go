@@ -45,34 +45,48 @@ var (
 // get sends a GET to Connect and returns the body of a 200 answer. Other
 // answers are an *apiError.
 func (c *client) get(ctx context.Context, path string, query url.Values) ([]byte, error) {
+	return c.send(ctx, http.MethodGet, path, query, nil, http.StatusOK)
+}
+
+// send sends a request to Connect, with body as JSON if not nil, and
+// returns the body of an answer with status want. Other answers are an
+// *apiError; those of writes say so, for the hint of a 403.
+func (c *client) send(ctx context.Context, method, path string, query url.Values, body []byte, want int) ([]byte, error) {
 	u := c.host + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "secretsync")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		// The URL holds no secret, only IDs and a title filter.
 		return nil, fmt.Errorf("reach the Connect server: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("read the Connect server's answer: %w", err)
 	}
-	if len(body) > maxBody {
+	if len(respBody) > maxBody {
 		return nil, fmt.Errorf("the Connect server's answer exceeds %d MiB", maxBody>>20)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, &apiError{status: resp.StatusCode, message: errorMessage(body)}
+	if resp.StatusCode != want {
+		return nil, &apiError{status: resp.StatusCode, message: errorMessage(respBody), write: method != http.MethodGet}
 	}
-	return body, nil
+	return respBody, nil
 }
 
 // getJSON decodes a 200 answer into v.

@@ -57,11 +57,35 @@
 // vault and, for 401 and 403, what to check; errors never carry a value,
 // a file's content or the token.
 //
+// # PushSecret
+//
+// The client is a [provider.Pusher], as the External Secrets Operator's
+// Connect provider is. A push writes the field whose label is the
+// property ("password" without one; "field/label" names a field
+// explicitly) of the item titled by the remote key, found as reads find
+// it: an item that exists is read and sent back whole with PUT
+// /v1/vaults/{vault}/items/{item}, that field's value set or a
+// CONCEALED field added, everything else as Connect sent it; otherwise
+// POST /v1/vaults/{vault}/items creates a SERVER item with that one
+// CONCEALED field in the store's first vault by priority. data[].metadata
+// is ESO's PushSecretMetadata (apiVersion
+// kubernetes.external-secrets.io/v1alpha1) with spec.tags, which replace
+// the item's tags, and spec.vault, one of the store's vaults, to create
+// the item in instead; any other field is an error naming it. Files
+// cannot be written through Connect: a "file/" property, a property of a
+// DOCUMENT without "field/", and a value that is not UTF-8 are refused.
+// A delete removes the item (DELETE …/items/{item}) or, with a property,
+// that field (PUT), and the item when no field nor file is left. A write
+// the token may not make answers 403, reported as such.
+//
 // Tests run against internal/onepassemu. What that emulator cannot prove:
 // the exact messages and any status codes Connect gives beyond those its
 // API reference documents; SCIM filters beyond attr eq "value" (how
 // Connect treats quotes in a title); that real Connect honours
 // inline_files on the files listing (the fallback covers a server that
 // does not); the order of listings; Connect's caching of and latency to
-// 1Password.com; item categories' built-in fields; and TLS to the host.
+// 1Password.com, so that an item just written may read back stale (ESO
+// polls after a write; the host here reads back on its next pass); how
+// strictly real Connect checks a written item; item categories' built-in
+// fields; and TLS to the host.
 package onepassword

@@ -20,6 +20,9 @@ type apiError struct {
 	// notFound is set by the caller when the status means the item or
 	// file asked for does not exist, not that the store is wrong.
 	notFound bool
+	// write is set for the answer to a write, whose 403 means the token
+	// may read the vault but not write it.
+	write bool
 }
 
 func (e *apiError) Error() string {
@@ -31,7 +34,11 @@ func (e *apiError) Error() string {
 	case http.StatusUnauthorized:
 		msg += " (the Connect server refused the token: check the Secret that auth.secretRef.connectTokenSecretRef names)"
 	case http.StatusForbidden:
-		msg += " (the Connect token may not read this vault: grant it access, or remove the vault from spec.provider.onepassword.vaults)"
+		if e.write {
+			msg += " (the Connect token may not write to this vault: give it read and write access to the vault)"
+		} else {
+			msg += " (the Connect token may not read this vault: grant it access, or remove the vault from spec.provider.onepassword.vaults)"
+		}
 	}
 	return msg
 }

@@ -87,10 +87,18 @@ func (c *client) GetSecret(ctx context.Context, ref provider.Ref) (provider.Secr
 // items with that title in one vault are an error: which one a Secret
 // would hold would be chance.
 func (c *client) findItem(ctx context.Context, key string) (*itemJSON, string, error) {
+	return findBy(ctx, c, key, c.getItem)
+}
+
+// findBy finds the item key as findItem does, and reads it with get.
+// PushSecret reads the item it writes as Connect sent it, to send it
+// back.
+func findBy[T any](ctx context.Context, c *client, key string, get func(ctx context.Context, vault, vaultID, id string) (T, error)) (T, string, error) {
+	var none T
 	for _, vault := range c.vaults {
 		vid, items, err := c.listItems(ctx, vault, eq("title", key))
 		if err != nil {
-			return nil, "", err
+			return none, "", err
 		}
 		var matches []itemJSON
 		for _, it := range items {
@@ -100,19 +108,19 @@ func (c *client) findItem(ctx context.Context, key string) (*itemJSON, string, e
 		}
 		switch {
 		case len(matches) == 1:
-			it, err := c.getItem(ctx, vault, vid, matches[0].ID)
+			it, err := get(ctx, vault, vid, matches[0].ID)
 			return it, vault, err
 		case len(matches) > 1:
-			return nil, "", fmt.Errorf("vault %q has %d items titled %q: give them distinct titles", vault, len(matches), key)
+			return none, "", fmt.Errorf("vault %q has %d items titled %q: give them distinct titles", vault, len(matches), key)
 		case itemID.MatchString(key):
-			it, err := c.getItem(ctx, vault, vid, key)
+			it, err := get(ctx, vault, vid, key)
 			if errors.Is(err, provider.ErrNotFound) {
 				continue
 			}
 			return it, vault, err
 		}
 	}
-	return nil, "", fmt.Errorf("no item with this title in vaults %s: %w", quoteAll(c.vaults), provider.ErrNotFound)
+	return none, "", fmt.Errorf("no item with this title in vaults %s: %w", quoteAll(c.vaults), provider.ErrNotFound)
 }
 
 func quoteAll(names []string) string {
