@@ -7,7 +7,8 @@ import (
 )
 
 // The examples are grouped by the spec.provider field of their stores,
-// and the targets that are not Secrets under manifest.
+// the targets that are not Secrets under manifest, and PushSecrets under
+// pushsecret.
 func Example() {
 	dirs, _ := os.ReadDir(filepath.Join("testdata", "eso-docs"))
 	for _, d := range dirs {
@@ -22,5 +23,6 @@ func Example() {
 	// kubernetes
 	// manifest
 	// onepassword
+	// pushsecret
 	// vault
 }
