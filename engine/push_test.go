@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/secretsync/secretsync/externalsecret"
 	"github.com/secretsync/secretsync/provider"
@@ -147,5 +148,55 @@ func TestPushToReadOnlyStore(t *testing.T) {
 	_, err = e.Push(context.Background(), testPushSecret("ro", pushData("k", "x", "")))
 	if !errors.Is(err, provider.ErrPushUnsupported) {
 		t.Errorf("push to a store that cannot be written: %v, want ErrPushUnsupported", err)
+	}
+}
+
+// dataTo pushes the keys it matches, renamed by its rewrites, to the
+// stores its label selector chooses; a template shapes the values first.
+func TestPushDataToAndTemplate(t *testing.T) {
+	mem := fake.NewMemory()
+	reg, err := provider.NewRegistry(mem.Provider())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kube := kubefake.NewSimpleClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "source", Namespace: "app"},
+		Data:       map[string][]byte{"db-user": []byte("admin"), "db-pass": []byte(canary), "other": []byte("x")},
+	})
+	labelled, unlabelled := testStore("labelled"), testStore("unlabelled")
+	labelled.Labels = map[string]string{"push": "yes"}
+	stores := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{})
+	for _, s := range []*secretstore.SecretStore{labelled, unlabelled} {
+		if err := stores.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := New(Config{Kube: kube, Registry: reg, Stores: StoresFromIndexers(stores, cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := testPushSecret("labelled")
+	ps.Spec.SecretStoreRefs = nil
+	ps.Spec.DataTo = []pushsecret.DataTo{{
+		StoreRef: &pushsecret.StoreRef{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"push": "yes"}}},
+		Match:    &pushsecret.DataToMatch{RegExp: "^db-"},
+		Rewrite:  []pushsecret.Rewrite{{Regexp: &externalsecret.RewriteRegexp{Source: "^db-", Target: "app/db/"}}},
+	}}
+	ps.Spec.Template = &externalsecret.Template{MergePolicy: externalsecret.MergePolicyMerge, Data: map[string]string{"db-url": `postgres://{{ index . "db-user" }}@db`}}
+	res, err := e.Push(context.Background(), ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"app/db/user": "admin", "app/db/pass": canary, "app/db/url": "postgres://admin@db"}
+	for k, v := range want {
+		if got, ok := mem.Get(k); !ok || string(got) != v {
+			t.Errorf("%s: pushed %v, want the templated value", k, ok)
+		}
+	}
+	if _, ok := mem.Get("other"); ok {
+		t.Error("a key dataTo's regexp does not match was pushed")
+	}
+	if n := len(res.Status.SyncedPushSecrets["SecretStore/app/labelled"]); n != 3 || len(res.Status.SyncedPushSecrets) != 1 {
+		t.Errorf("synced %v, want 3 entries in the labelled store only", res.Status.SyncedPushSecrets)
 	}
 }

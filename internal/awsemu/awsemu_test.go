@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -263,6 +264,223 @@ func TestParameters(t *testing.T) {
 	}
 	if _, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: sdkaws.String("/a/secure:2")}); code(err) != "ParameterVersionNotFound" {
 		t.Errorf("version 2: want ParameterVersionNotFound, got %v", err)
+	}
+}
+
+func TestSecretsManagerWrites(t *testing.T) {
+	ctx := context.Background()
+	id := func(s string) *string { return sdkaws.String(s) }
+	token := "00000000-0000-4000-8000-000000000001"
+	tests := map[string]struct {
+		// do makes the calls under test of a secret "db" holding "v",
+		// tagged a=1 and b=2, with the default key.
+		do   func(*secretsmanager.Client) error
+		code string
+		want func(*testing.T, awsemu.SecretState, bool)
+	}{
+		"delete with both a window and force": {
+			do: func(c *secretsmanager.Client) error {
+				_, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: id("db"), RecoveryWindowInDays: sdkaws.Int64(7), ForceDeleteWithoutRecovery: sdkaws.Bool(true)})
+				return err
+			},
+			code: "InvalidParameterException",
+		},
+		"delete with a window too short": {
+			do: func(c *secretsmanager.Client) error {
+				_, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: id("db"), RecoveryWindowInDays: sdkaws.Int64(6)})
+				return err
+			},
+			code: "InvalidParameterException",
+		},
+		"delete with the default window": {
+			do: func(c *secretsmanager.Client) error {
+				_, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: id("db")})
+				return err
+			},
+			want: func(t *testing.T, s awsemu.SecretState, ok bool) {
+				if !ok || s.RecoveryWindowInDays != 30 {
+					t.Errorf("exists %v, window %d", ok, s.RecoveryWindowInDays)
+				}
+			},
+		},
+		"a secret scheduled for deletion refuses reads, writes and its name": {
+			do: func(c *secretsmanager.Client) error {
+				if _, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: id("db"), RecoveryWindowInDays: sdkaws.Int64(7)}); err != nil {
+					return err
+				}
+				if _, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: id("db")}); code(err) != "InvalidRequestException" {
+					return fmt.Errorf("GetSecretValue: %v", err)
+				}
+				if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: id("db"), SecretString: id("w")}); code(err) != "InvalidRequestException" {
+					return fmt.Errorf("CreateSecret: %v", err)
+				}
+				if _, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: id("db")}); code(err) != "InvalidRequestException" {
+					return fmt.Errorf("DeleteSecret again: %v", err)
+				}
+				_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: id("db"), SecretString: id("w")})
+				return err
+			},
+			code: "InvalidRequestException",
+			want: func(t *testing.T, s awsemu.SecretState, ok bool) {
+				if !ok || s.RecoveryWindowInDays != 7 || *s.String != "v" {
+					t.Errorf("exists %v, window %d, value %q", ok, s.RecoveryWindowInDays, *s.String)
+				}
+			},
+		},
+		"restore undoes a deletion": {
+			do: func(c *secretsmanager.Client) error {
+				if _, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: id("db")}); err != nil {
+					return err
+				}
+				if _, err := c.RestoreSecret(ctx, &secretsmanager.RestoreSecretInput{SecretId: id("db")}); err != nil {
+					return err
+				}
+				_, err := c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: id("db")})
+				return err
+			},
+			want: func(t *testing.T, s awsemu.SecretState, ok bool) {
+				if !ok || s.RecoveryWindowInDays != 0 {
+					t.Errorf("exists %v, window %d", ok, s.RecoveryWindowInDays)
+				}
+			},
+		},
+		"a forced delete is immediate, and quiet about a missing secret": {
+			do: func(c *secretsmanager.Client) error {
+				for _, name := range []string{"db", "db", "none"} {
+					if _, err := c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: id(name), ForceDeleteWithoutRecovery: sdkaws.Bool(true)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			want: func(t *testing.T, _ awsemu.SecretState, ok bool) {
+				if ok {
+					t.Error("the secret still exists")
+				}
+			},
+		},
+		"a repeated request token makes one version": {
+			do: func(c *secretsmanager.Client) error {
+				for i := 0; i < 2; i++ {
+					out, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: id("db"), SecretString: id("w"), ClientRequestToken: &token})
+					if err != nil || sdkaws.ToString(out.VersionId) != token {
+						return fmt.Errorf("put %d: %v", i, err)
+					}
+				}
+				_, err := c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: id("db"), SecretString: id("x"), ClientRequestToken: &token})
+				return err
+			},
+			code: "ResourceExistsException",
+			want: func(t *testing.T, s awsemu.SecretState, _ bool) {
+				if s.Versions != 2 || *s.String != "w" {
+					t.Errorf("%d versions, value %q", s.Versions, *s.String)
+				}
+			},
+		},
+		"untag, and describe the key": {
+			do: func(c *secretsmanager.Client) error {
+				if _, err := c.UntagResource(ctx, &secretsmanager.UntagResourceInput{SecretId: id("db"), TagKeys: []string{"a", "none"}}); err != nil {
+					return err
+				}
+				out, err := c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: id("db")})
+				if err != nil || out.KmsKeyId != nil {
+					return fmt.Errorf("the default key is not described: %v %v", out.KmsKeyId, err)
+				}
+				if _, err := c.UpdateSecret(ctx, &secretsmanager.UpdateSecretInput{SecretId: id("db"), KmsKeyId: id("alias/mine"), Description: id("d")}); err != nil {
+					return err
+				}
+				if out, err = c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: id("db")}); sdkaws.ToString(out.KmsKeyId) != "alias/mine" {
+					return fmt.Errorf("key %v, %v", out.KmsKeyId, err)
+				}
+				return nil
+			},
+			want: func(t *testing.T, s awsemu.SecretState, _ bool) {
+				if !cmp.Equal(s.Tags, map[string]string{"b": "2"}) || s.Description != "d" {
+					t.Errorf("tags %v, description %q", s.Tags, s.Description)
+				}
+			},
+		},
+		"a malformed resource policy": {
+			do: func(c *secretsmanager.Client) error {
+				_, err := c.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{SecretId: id("db"), ResourcePolicy: id("{")})
+				return err
+			},
+			code: "MalformedPolicyDocumentException",
+		},
+		"a resource policy put, read and deleted": {
+			do: func(c *secretsmanager.Client) error {
+				if _, err := c.PutResourcePolicy(ctx, &secretsmanager.PutResourcePolicyInput{SecretId: id("db"), ResourcePolicy: id(`{"Version":"2012-10-17"}`)}); err != nil {
+					return err
+				}
+				out, err := c.GetResourcePolicy(ctx, &secretsmanager.GetResourcePolicyInput{SecretId: id("db")})
+				if err != nil || sdkaws.ToString(out.ResourcePolicy) != `{"Version":"2012-10-17"}` {
+					return fmt.Errorf("got %v, %v", out.ResourcePolicy, err)
+				}
+				if _, err := c.DeleteResourcePolicy(ctx, &secretsmanager.DeleteResourcePolicyInput{SecretId: id("db")}); err != nil {
+					return err
+				}
+				if out, err = c.GetResourcePolicy(ctx, &secretsmanager.GetResourcePolicyInput{SecretId: id("db")}); err != nil || out.ResourcePolicy != nil {
+					return fmt.Errorf("after delete: %v, %v", out.ResourcePolicy, err)
+				}
+				return nil
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			emu := awsemu.New(region)
+			defer emu.Close()
+			c := secretsmanager.NewFromConfig(defaultConfig(emu))
+			if _, err := c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+				Name: id("db"), SecretString: id("v"), KmsKeyId: id("alias/aws/secretsmanager"),
+				Tags: []smtypes.Tag{{Key: id("a"), Value: id("1")}, {Key: id("b"), Value: id("2")}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.do(c); code(err) != tc.code || (tc.code == "" && err != nil) {
+				t.Fatalf("got %v, want code %q", err, tc.code)
+			}
+			if tc.want != nil {
+				s, ok := emu.Secret("db")
+				tc.want(t, s, ok)
+			}
+		})
+	}
+}
+
+func TestParameterWrites(t *testing.T) {
+	emu := awsemu.New(region)
+	defer emu.Close()
+	c := ssm.NewFromConfig(defaultConfig(emu))
+	ctx := context.Background()
+	name := sdkaws.String("/db")
+	tags := []ssmtypes.Tag{{Key: sdkaws.String("a"), Value: sdkaws.String("1")}, {Key: sdkaws.String("b"), Value: sdkaws.String("2")}}
+	_, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: name, Value: sdkaws.String("v"), Type: ssmtypes.ParameterTypeSecureString,
+		Description: sdkaws.String("d"), KeyId: sdkaws.String("alias/k"), Tier: ssmtypes.ParameterTierAdvanced, Tags: tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: name, Value: sdkaws.String("w")}); code(err) != "ParameterAlreadyExists" {
+		t.Errorf("a put without Overwrite: got %v", err)
+	}
+	if _, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: name, Value: sdkaws.String("w"), Overwrite: sdkaws.Bool(true), Tags: tags}); code(err) != "ValidationException" {
+		t.Errorf("tags with Overwrite: got %v", err)
+	}
+	if _, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: name, Value: sdkaws.String("w"), Overwrite: sdkaws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RemoveTagsFromResource(ctx, &ssm.RemoveTagsFromResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: name, TagKeys: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.RemoveTagsFromResource(ctx, &ssm.RemoveTagsFromResourceInput{ResourceType: ssmtypes.ResourceTypeForTaggingParameter, ResourceId: sdkaws.String("/none"), TagKeys: []string{"a"}})
+	if code(err) != "InvalidResourceId" {
+		t.Errorf("untag a missing parameter: got %v", err)
+	}
+	got, _ := emu.Parameter("/db")
+	want := awsemu.ParameterState{Type: awsemu.SecureString, Value: "w", Version: 2, Description: "d", KeyID: "alias/k", Tier: awsemu.TierAdvanced, Tags: map[string]string{"b": "2"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("an overwrite keeps what it does not name (-want +got):\n%s", diff)
 	}
 }
 

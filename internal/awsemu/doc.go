@@ -1,9 +1,9 @@
 // Package awsemu is a wire-level emulator of the parts of AWS Secrets
-// Manager, Systems Manager Parameter Store and STS that secretsync reads,
-// for tests and benchmarks. The real aws-sdk-go-v2 clients talk to it over
-// HTTP: point them at [Server.URL] with a BaseEndpoint (or the standard
-// AWS_ENDPOINT_URL environment variable) and sign with the keys the server
-// knows.
+// Manager, Systems Manager Parameter Store and STS that secretsync reads
+// and writes, for tests and benchmarks. The real aws-sdk-go-v2 clients
+// talk to it over HTTP: point them at [Server.URL] with a BaseEndpoint (or
+// the standard AWS_ENDPOINT_URL environment variable) and sign with the
+// keys the server knows.
 //
 // It speaks the protocols the SDK speaks: AWS JSON 1.1 (X-Amz-Target) for
 // Secrets Manager and SSM, the query protocol with XML responses for STS.
@@ -19,15 +19,24 @@
 //     VersionStage or VersionId), BatchGetSecretValue (SecretIdList of at
 //     most 20, or Filters with pagination), ListSecrets (name, tag-key,
 //     tag-value and description filters, negation, pagination) and
-//     DescribeSecret; and, so that a suite written for a real endpoint can
-//     seed data here too, CreateSecret, PutSecretValue, TagResource and
-//     DeleteSecret.
+//     DescribeSecret (with KmsKeyId and DeletedDate); and, for PushSecret
+//     and for suites that seed their own data, CreateSecret and
+//     PutSecretValue (a ClientRequestToken is the VersionId, and a repeat
+//     with the same value is idempotent), UpdateSecret (description, key,
+//     value), TagResource, UntagResource, DeleteSecret
+//     (RecoveryWindowInDays from 7 to 30, default 30, or
+//     ForceDeleteWithoutRecovery, which does not report a missing secret;
+//     a secret scheduled for deletion refuses reads and writes, and its
+//     name, with InvalidRequestException), RestoreSecret, and
+//     GetResourcePolicy, PutResourcePolicy and DeleteResourcePolicy.
 //   - SSM: GetParameter (WithDecryption, String, StringList and
 //     SecureString, "name:version" and "name:label" selectors),
 //     GetParameters (at most 10 names), GetParametersByPath (recursive or
 //     not, MaxResults, pagination), DescribeParameters (tag and path
-//     filters) and ListTagsForResource; and PutParameter,
-//     AddTagsToResource and DeleteParameter.
+//     filters) and ListTagsForResource; and PutParameter (Type, Tier,
+//     Description, KeyId, Policies; Tags only without Overwrite, as AWS
+//     requires; an overwrite keeps what it does not name),
+//     AddTagsToResource, RemoveTagsFromResource and DeleteParameter.
 //   - STS: AssumeRole (trust by caller, ExternalId, session tags),
 //     AssumeRoleWithWebIdentity (an RS256 JWT verified against a trusted
 //     issuer's public key, its aud, exp and nbf, and the role's trusted
@@ -37,7 +46,8 @@
 // (which moves AWSCURRENT to AWSPREVIOUS like PutSecretValue),
 // [Server.PutParameter], [Server.AddRole], [Server.TrustIssuer],
 // [Server.Deny]. They inject faults with [Server.Throttle] and
-// [Server.SetLatency], and assert on [Server.Calls]. SDK clients should
+// [Server.SetLatency], and assert on [Server.Calls], [Server.Secret] and
+// [Server.Parameter]. SDK clients should
 // use [Server.Client], which works around an SDK quirk that otherwise
 // makes a fast local server see spurious retries.
 //
@@ -49,7 +59,11 @@
 //     is a list of principals, an external ID and a web identity subject.
 //   - KMS. SecureString values are "encrypted" only in the sense that
 //     reading them without decryption returns an opaque string; there are
-//     no keys, grants or DecryptionFailure errors.
+//     no keys, grants or DecryptionFailure errors. A KmsKeyId or KeyId is
+//     stored as given, never checked.
+//   - Resource policies. PutResourcePolicy checks that the policy is a
+//     JSON object; it does not validate statements or evaluate
+//     BlockPublicPolicy, and the policy grants or denies nothing.
 //   - Real limits and throttling. Throttling happens only when injected;
 //     request rates, payload sizes and most input constraints are not
 //     enforced, apart from the documented batch sizes (20 for
@@ -62,6 +76,12 @@
 //   - Endpoints and networking. One HTTP server serves every service and
 //     region check; there is no TLS, DNS, FIPS or dual-stack endpoint, and
 //     an unknown region is detected only through the signature scope.
-//   - Everything else: rotation Lambdas, replication, deletion recovery
-//     windows, parameter policies, advanced-tier parameters and CloudTrail.
+//   - Tag rules. Tag keys and values are not checked against AWS's
+//     character set, lengths, the 50-tag limit or the reserved "aws:"
+//     prefix.
+//   - Everything else: rotation Lambdas, replication, the end of a
+//     recovery window (a scheduled deletion never completes), parameter
+//     policies (stored, neither validated nor enforced), the rules of
+//     changing a parameter's tier, the Intelligent-Tiering tier and
+//     CloudTrail.
 package awsemu

@@ -1,6 +1,8 @@
 package awsemu
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -17,13 +19,23 @@ const (
 type secret struct {
 	name, arn   string
 	description string
+	kmsKeyID    string
+	policy      string // the resource policy; "" for none
 	tags        []Tag
 	versions    map[string]*secretVersion
 	stages      map[string]string // stage to version ID
 	created     time.Time
 	changed     time.Time
-	deleted     time.Time
+	// deleted is when DeleteSecret scheduled the deletion, and
+	// recoveryDays the recovery window it was given; zero when the
+	// secret is not scheduled for deletion.
+	deleted      time.Time
+	recoveryDays int
 }
+
+// defaultSecretsManagerKey is the AWS managed key Secrets Manager uses when
+// a secret names none; DescribeSecret omits it.
+const defaultSecretsManagerKey = "alias/aws/secretsmanager"
 
 type secretVersion struct {
 	id      string
@@ -53,6 +65,12 @@ func (s *Server) PutSecretBinary(name string, value []byte) string {
 func (s *Server) putSecret(name string, str *string, bin []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.putSecretVersion(name, newUUID(), str, bin)
+}
+
+// putSecretVersion stores version id of the secret name, creating the
+// secret if needed. The caller holds s.mu.
+func (s *Server) putSecretVersion(name, id string, str *string, bin []byte) string {
 	now := time.Now()
 	sec, ok := s.secrets[name]
 	if !ok {
@@ -65,7 +83,6 @@ func (s *Server) putSecret(name string, str *string, bin []byte) string {
 		}
 		s.secrets[name] = sec
 	}
-	id := newUUID()
 	sec.versions[id] = &secretVersion{id: id, str: str, bin: bin, created: now}
 	if cur, ok := sec.stages[StageCurrent]; ok {
 		sec.stages[StagePrevious] = cur
@@ -94,13 +111,61 @@ func (s *Server) SetSecretDescription(name, description string) {
 }
 
 // DeleteSecret schedules the secret name for deletion, as DeleteSecret with
-// a recovery window does: reads fail, DescribeSecret still works.
+// the default recovery window of 30 days does: reads fail, DescribeSecret
+// still works.
 func (s *Server) DeleteSecret(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sec, ok := s.secrets[name]; ok {
-		sec.deleted = time.Now()
+		sec.deleted, sec.recoveryDays = time.Now(), defaultRecoveryDays
 	}
+}
+
+// SecretState is what the server holds for a secret, for tests to check
+// what a client wrote.
+type SecretState struct {
+	Description string
+	// KMSKeyID is the key the secret was created or updated with, "" when
+	// none was named.
+	KMSKeyID       string
+	ResourcePolicy string
+	Tags           map[string]string
+	// String and Binary are the AWSCURRENT version's value.
+	String *string
+	Binary []byte
+	// Versions counts the versions the secret has had.
+	Versions int
+	// RecoveryWindowInDays is the recovery window of a secret scheduled
+	// for deletion, and 0 for one that is not.
+	RecoveryWindowInDays int
+}
+
+// Secret returns the state of the secret name, and whether it exists,
+// scheduled for deletion or not. A secret deleted without recovery does
+// not.
+func (s *Server) Secret(name string) (SecretState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, ok := s.secrets[name]
+	if !ok {
+		return SecretState{}, false
+	}
+	st := SecretState{
+		Description: sec.description, KMSKeyID: sec.kmsKeyID, ResourcePolicy: sec.policy,
+		Tags: tagMap(sec.tags), Versions: len(sec.versions), RecoveryWindowInDays: sec.recoveryDays,
+	}
+	if v, ok := sec.versions[sec.stages[StageCurrent]]; ok {
+		st.String, st.Binary = v.str, bytes.Clone(v.bin)
+	}
+	return st, true
+}
+
+// SetResourcePolicy attaches a resource policy to the secret name, as
+// someone other than the client under test would.
+func (s *Server) SetResourcePolicy(name, policy string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets[name].policy = policy
 }
 
 // SecretARN returns the ARN of the secret name, with AWS's random suffix.
@@ -387,6 +452,7 @@ type secretListEntry struct {
 	ARN                    string
 	Name                   string
 	Description            string `json:",omitempty"`
+	KmsKeyId               string `json:",omitempty"`
 	Tags                   []Tag  `json:",omitempty"`
 	SecretVersionsToStages map[string][]string
 	CreatedDate            epoch
@@ -405,6 +471,9 @@ func (sec *secret) listEntry() secretListEntry {
 		if st := sec.stagesOf(id); len(st) > 0 {
 			e.SecretVersionsToStages[id] = st
 		}
+	}
+	if sec.kmsKeyID != defaultSecretsManagerKey {
+		e.KmsKeyId = sec.kmsKeyID
 	}
 	if !sec.deleted.IsZero() {
 		d := epoch(sec.deleted)
@@ -469,15 +538,17 @@ func (s *Server) describeSecret(req *request) (any, error) {
 	}{e, e.SecretVersionsToStages}, nil
 }
 
-// The write operations below exist so that a test suite written for a real
-// endpoint can seed its own data here too.
+// The write operations below serve clients that push secrets, and let a
+// test suite written for a real endpoint seed its own data here too.
 
 type secretWrite struct {
-	Name, SecretId string
-	SecretString   *string
-	SecretBinary   []byte
-	Description    string
-	Tags           []Tag
+	Name, SecretId     string
+	SecretString       *string
+	SecretBinary       []byte
+	Description        *string
+	KmsKeyId           *string
+	ClientRequestToken string
+	Tags               []Tag
 }
 
 func (w secretWrite) check() error {
@@ -495,6 +566,31 @@ func tagMap(tags []Tag) map[string]string {
 	return m
 }
 
+// writeVersion stores a new version as PutSecretValue does. The SDK sends
+// a ClientRequestToken with every write, and a retry sends the same one:
+// AWS makes it the VersionId, and a second request with it succeeds
+// without a new version if the value is the same. The caller holds s.mu.
+func (s *Server) writeVersion(sec *secret, w secretWrite) (string, error) {
+	id := w.ClientRequestToken
+	if id == "" {
+		id = newUUID()
+	}
+	if v, ok := sec.versions[id]; ok {
+		if sameValue(v, w.SecretString, w.SecretBinary) {
+			return id, nil
+		}
+		return "", errorf("ResourceExistsException", "You can't modify an existing version, you can only create a new version.")
+	}
+	return s.putSecretVersion(sec.name, id, w.SecretString, w.SecretBinary), nil
+}
+
+func sameValue(v *secretVersion, str *string, bin []byte) bool {
+	if (v.str == nil) != (str == nil) || (v.bin == nil) != (bin == nil) {
+		return false
+	}
+	return (str == nil || *v.str == *str) && string(v.bin) == string(bin)
+}
+
 func (s *Server) createSecret(req *request) (any, error) {
 	var in secretWrite
 	if err := decode(req, &in); err != nil {
@@ -504,18 +600,40 @@ func (s *Server) createSecret(req *request) (any, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	_, exists := s.secrets[in.Name]
-	s.mu.Unlock()
-	if exists {
+	defer s.mu.Unlock()
+	if sec, exists := s.secrets[in.Name]; exists {
+		if !sec.deleted.IsZero() {
+			return nil, errorf("InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion.")
+		}
 		return nil, errorf("ResourceExistsException", "The operation failed because the secret %s already exists.", in.Name)
 	}
-	id := s.putSecret(in.Name, in.SecretString, in.SecretBinary)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	id := in.ClientRequestToken
+	if id == "" {
+		id = newUUID()
+	}
+	s.putSecretVersion(in.Name, id, in.SecretString, in.SecretBinary)
 	sec := s.secrets[in.Name]
-	sec.description = in.Description
+	if in.Description != nil {
+		sec.description = *in.Description
+	}
+	if in.KmsKeyId != nil {
+		sec.kmsKeyID = *in.KmsKeyId
+	}
 	sec.tags = mergeTags(sec.tags, tagMap(in.Tags))
 	return map[string]string{"ARN": sec.arn, "Name": sec.name, "VersionId": id}, nil
+}
+
+// liveSecret finds a secret that may be changed: one that exists and is
+// not scheduled for deletion. The caller holds s.mu.
+func (s *Server) liveSecret(id string) (*secret, error) {
+	sec := s.lookupSecret(id)
+	if sec == nil {
+		return nil, errSecretNotFound()
+	}
+	if !sec.deleted.IsZero() {
+		return nil, errMarkedForDeletion()
+	}
+	return sec, nil
 }
 
 func (s *Server) putSecretValue(req *request) (any, error) {
@@ -527,13 +645,50 @@ func (s *Server) putSecretValue(req *request) (any, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	sec := s.lookupSecret(in.SecretId)
-	s.mu.Unlock()
-	if sec == nil {
-		return nil, errSecretNotFound()
+	defer s.mu.Unlock()
+	sec, err := s.liveSecret(in.SecretId)
+	if err != nil {
+		return nil, err
 	}
-	id := s.putSecret(sec.name, in.SecretString, in.SecretBinary)
-	return map[string]any{"ARN": sec.arn, "Name": sec.name, "VersionId": id, "VersionStages": []string{StageCurrent}}, nil
+	id, err := s.writeVersion(sec, in)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"ARN": sec.arn, "Name": sec.name, "VersionId": id, "VersionStages": sec.stagesOf(id)}, nil
+}
+
+// updateSecret changes the description or key, and stores a new version
+// when the request carries a value.
+func (s *Server) updateSecret(req *request) (any, error) {
+	var in secretWrite
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	if in.SecretString != nil && in.SecretBinary != nil {
+		return nil, errorf("InvalidParameterException", "You can't specify both a binary secret value and a string secret value in the same secret.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, err := s.liveSecret(in.SecretId)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]any{"ARN": sec.arn, "Name": sec.name}
+	if in.SecretString != nil || in.SecretBinary != nil {
+		id, err := s.writeVersion(sec, in)
+		if err != nil {
+			return nil, err
+		}
+		out["VersionId"] = id
+	}
+	if in.Description != nil {
+		sec.description = *in.Description
+	}
+	if in.KmsKeyId != nil {
+		sec.kmsKeyID = *in.KmsKeyId
+	}
+	sec.changed = time.Now()
+	return out, nil
 }
 
 func (s *Server) tagResource(req *request) (any, error) {
@@ -551,10 +706,10 @@ func (s *Server) tagResource(req *request) (any, error) {
 	return struct{}{}, nil
 }
 
-func (s *Server) deleteSecret(req *request) (any, error) {
+func (s *Server) untagResource(req *request) (any, error) {
 	var in struct {
-		SecretId                   string
-		ForceDeleteWithoutRecovery bool
+		SecretId string
+		TagKeys  []string
 	}
 	if err := decode(req, &in); err != nil {
 		return nil, err
@@ -565,10 +720,136 @@ func (s *Server) deleteSecret(req *request) (any, error) {
 	if sec == nil {
 		return nil, errSecretNotFound()
 	}
-	if in.ForceDeleteWithoutRecovery {
-		delete(s.secrets, sec.name)
-	} else {
-		sec.deleted = time.Now()
+	sec.tags = removeTags(sec.tags, in.TagKeys)
+	return struct{}{}, nil
+}
+
+func removeTags(tags []Tag, keys []string) []Tag {
+	drop := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		drop[k] = true
 	}
-	return map[string]any{"ARN": sec.arn, "Name": sec.name, "DeletionDate": epoch(time.Now())}, nil
+	out := tags[:0]
+	for _, t := range tags {
+		if !drop[t.Key] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// defaultRecoveryDays is the recovery window of a DeleteSecret that names
+// none.
+const defaultRecoveryDays = 30
+
+func (s *Server) deleteSecret(req *request) (any, error) {
+	var in struct {
+		SecretId                   string
+		RecoveryWindowInDays       *int
+		ForceDeleteWithoutRecovery *bool
+	}
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	force := in.ForceDeleteWithoutRecovery != nil && *in.ForceDeleteWithoutRecovery
+	days := defaultRecoveryDays
+	switch {
+	case force && in.RecoveryWindowInDays != nil:
+		return nil, errorf("InvalidParameterException", "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
+	case in.RecoveryWindowInDays != nil && (*in.RecoveryWindowInDays < 7 || *in.RecoveryWindowInDays > 30):
+		return nil, errorf("InvalidParameterException", "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).")
+	case in.RecoveryWindowInDays != nil:
+		days = *in.RecoveryWindowInDays
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	sec := s.lookupSecret(in.SecretId)
+	switch {
+	case sec == nil && force:
+		// AWS does not report a missing secret to a forced delete.
+		return map[string]any{"Name": in.SecretId, "DeletionDate": epoch(now)}, nil
+	case sec == nil:
+		return nil, errSecretNotFound()
+	case force:
+		delete(s.secrets, sec.name)
+		return map[string]any{"ARN": sec.arn, "Name": sec.name, "DeletionDate": epoch(now)}, nil
+	case !sec.deleted.IsZero():
+		return nil, errMarkedForDeletion()
+	}
+	sec.deleted, sec.recoveryDays = now, days
+	return map[string]any{"ARN": sec.arn, "Name": sec.name, "DeletionDate": epoch(now.AddDate(0, 0, days))}, nil
+}
+
+// restoreSecret cancels a scheduled deletion.
+func (s *Server) restoreSecret(req *request) (any, error) {
+	var in struct{ SecretId string }
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.lookupSecret(in.SecretId)
+	if sec == nil {
+		return nil, errSecretNotFound()
+	}
+	sec.deleted, sec.recoveryDays = time.Time{}, 0
+	return map[string]string{"ARN": sec.arn, "Name": sec.name}, nil
+}
+
+func (s *Server) getResourcePolicy(req *request) (any, error) {
+	var in struct{ SecretId string }
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.lookupSecret(in.SecretId)
+	if sec == nil {
+		return nil, errSecretNotFound()
+	}
+	out := map[string]string{"ARN": sec.arn, "Name": sec.name}
+	if sec.policy != "" {
+		out["ResourcePolicy"] = sec.policy
+	}
+	return out, nil
+}
+
+// putResourcePolicy checks only that the policy is a JSON object; see
+// the package documentation.
+func (s *Server) putResourcePolicy(req *request) (any, error) {
+	var in struct {
+		SecretId, ResourcePolicy string
+		BlockPublicPolicy        *bool
+	}
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if json.Unmarshal([]byte(in.ResourcePolicy), &doc) != nil {
+		return nil, errorf("MalformedPolicyDocumentException", "This resource policy contains a syntax error.")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, err := s.liveSecret(in.SecretId)
+	if err != nil {
+		return nil, err
+	}
+	sec.policy = in.ResourcePolicy
+	return map[string]string{"ARN": sec.arn, "Name": sec.name}, nil
+}
+
+func (s *Server) deleteResourcePolicy(req *request) (any, error) {
+	var in struct{ SecretId string }
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, err := s.liveSecret(in.SecretId)
+	if err != nil {
+		return nil, err
+	}
+	sec.policy = ""
+	return map[string]string{"ARN": sec.arn, "Name": sec.name}, nil
 }

@@ -327,12 +327,26 @@ func (s *Server) handler(req *request) (func(*request) (any, error), bool) {
 		h = s.putSecretValue
 	case "secretsmanager:TagResource":
 		h = s.tagResource
+	case "secretsmanager:UpdateSecret":
+		h = s.updateSecret
+	case "secretsmanager:UntagResource":
+		h = s.untagResource
 	case "secretsmanager:DeleteSecret":
 		h = s.deleteSecret
+	case "secretsmanager:RestoreSecret":
+		h = s.restoreSecret
+	case "secretsmanager:GetResourcePolicy":
+		h = s.getResourcePolicy
+	case "secretsmanager:PutResourcePolicy":
+		h = s.putResourcePolicy
+	case "secretsmanager:DeleteResourcePolicy":
+		h = s.deleteResourcePolicy
 	case "ssm:PutParameter":
 		h = s.putParameterOp
 	case "ssm:AddTagsToResource":
 		h = s.addTagsToResource
+	case "ssm:RemoveTagsFromResource":
+		h = s.removeTagsFromResource
 	case "ssm:DeleteParameter":
 		h = s.deleteParameterOp
 	case "ssm:GetParameter":

@@ -18,11 +18,21 @@ const (
 )
 
 type parameter struct {
-	name, typ string
-	versions  []paramVersion // versions[i] is version i+1
-	labels    map[string]int64
-	tags      []Tag
+	name, typ   string
+	versions    []paramVersion // versions[i] is version i+1
+	labels      map[string]int64
+	tags        []Tag
+	description string
+	keyID       string
+	tier        string
+	policies    string
 }
+
+// Parameter tiers.
+const (
+	TierStandard = "Standard"
+	TierAdvanced = "Advanced"
+)
 
 type paramVersion struct {
 	value    string
@@ -37,7 +47,7 @@ func (s *Server) PutParameter(name, typ, value string) int64 {
 	defer s.mu.Unlock()
 	p, ok := s.params[name]
 	if !ok {
-		p = &parameter{name: name, labels: map[string]int64{}}
+		p = &parameter{name: name, labels: map[string]int64{}, tier: TierStandard}
 		s.params[name] = p
 	}
 	p.typ = typ
@@ -71,6 +81,36 @@ func (s *Server) DeleteParameter(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.params, name)
+}
+
+// ParameterState is what the server holds for a parameter, for tests to
+// check what a client wrote.
+type ParameterState struct {
+	Type, Value string
+	Version     int64
+	Description string
+	// KeyID is the KMS key PutParameter named, "" when none.
+	KeyID    string
+	Tier     string
+	Policies string
+	Tags     map[string]string
+}
+
+// Parameter returns the state of the parameter name, and whether it
+// exists.
+func (s *Server) Parameter(name string) (ParameterState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.params[name]
+	if !ok {
+		return ParameterState{}, false
+	}
+	n := len(p.versions)
+	return ParameterState{
+		Type: p.typ, Value: p.versions[n-1].value, Version: int64(n),
+		Description: p.description, KeyID: p.keyID, Tier: p.tier, Policies: p.policies,
+		Tags: tagMap(p.tags),
+	}, true
 }
 
 func mergeTags(tags []Tag, set map[string]string) []Tag {
@@ -303,6 +343,9 @@ func (s *Server) describeParameters(req *request) (any, error) {
 		LastModifiedDate epoch
 		ARN              string
 		DataType         string
+		Description      string `json:",omitempty"`
+		KeyId            string `json:",omitempty"`
+		Tier             string
 	}
 	out := struct {
 		Parameters []metadata
@@ -310,7 +353,7 @@ func (s *Server) describeParameters(req *request) (any, error) {
 	}{[]metadata{}, next}
 	for _, p := range matched {
 		n := int64(len(p.versions))
-		out.Parameters = append(out.Parameters, metadata{p.name, p.typ, n, epoch(p.versions[n-1].modified), s.parameterARN(p.name), "text"})
+		out.Parameters = append(out.Parameters, metadata{p.name, p.typ, n, epoch(p.versions[n-1].modified), s.parameterARN(p.name), "text", p.description, p.keyID, p.tier})
 	}
 	return out, nil
 }
@@ -380,24 +423,72 @@ func (s *Server) putParameterOp(req *request) (any, error) {
 	var in struct {
 		Name, Type, Value string
 		Overwrite         bool
+		Description       *string
+		KeyId             *string
+		Tier              string
+		Policies          *string
+		Tags              []Tag
 	}
 	if err := decode(req, &in); err != nil {
 		return nil, err
 	}
 	switch in.Type {
-	case String, StringList, SecureString:
-	case "":
-		in.Type = String
+	case "", String, StringList, SecureString:
 	default:
 		return nil, errorf("ValidationException", "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [SecureString, StringList, String]", in.Type)
 	}
+	switch in.Tier {
+	case "", TierStandard, TierAdvanced:
+	case "Intelligent-Tiering":
+		return nil, errorf("ValidationException", "awsemu does not emulate the Intelligent-Tiering tier")
+	default:
+		return nil, errorf("ValidationException", "1 validation error detected: Value '%s' at 'tier' failed to satisfy constraint: Member must satisfy enum value set: [Standard, Advanced, Intelligent-Tiering]", in.Tier)
+	}
+	if len(in.Tags) > 0 && in.Overwrite {
+		return nil, errorf("ValidationException", "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.")
+	}
 	s.mu.Lock()
-	_, exists := s.params[in.Name]
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	p, exists := s.params[in.Name]
 	if exists && !in.Overwrite {
 		return nil, errorf("ParameterAlreadyExists", "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")
 	}
-	return map[string]any{"Version": s.PutParameter(in.Name, in.Type, in.Value), "Tier": "Standard"}, nil
+	if !exists {
+		p = &parameter{name: in.Name, labels: map[string]int64{}, typ: String, tier: TierStandard}
+	}
+	// An update keeps what it does not name.
+	if in.Type != "" {
+		p.typ = in.Type
+	}
+	if in.Tier != "" {
+		p.tier = in.Tier
+	}
+	if in.Description != nil {
+		p.description = *in.Description
+	}
+	if in.KeyId != nil {
+		p.keyID = *in.KeyId
+	}
+	if in.Policies != nil {
+		p.policies = *in.Policies
+	}
+	p.tags = mergeTags(p.tags, tagMap(in.Tags))
+	p.versions = append(p.versions, paramVersion{value: in.Value, modified: time.Now()})
+	s.params[in.Name] = p
+	return map[string]any{"Version": len(p.versions), "Tier": p.tier}, nil
+}
+
+// taggedParameter finds the parameter a tagging request names. The
+// caller holds s.mu.
+func (s *Server) taggedParameter(resourceType, id string) (*parameter, error) {
+	if resourceType != "Parameter" {
+		return nil, errorf("InvalidResourceType", "awsemu only tags parameters")
+	}
+	p, ok := s.params[id]
+	if !ok {
+		return nil, errorf("InvalidResourceId", "")
+	}
+	return p, nil
 }
 
 func (s *Server) addTagsToResource(req *request) (any, error) {
@@ -410,11 +501,29 @@ func (s *Server) addTagsToResource(req *request) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.params[in.ResourceId]
-	if in.ResourceType != "Parameter" || !ok {
-		return nil, errorf("InvalidResourceId", "")
+	p, err := s.taggedParameter(in.ResourceType, in.ResourceId)
+	if err != nil {
+		return nil, err
 	}
 	p.tags = mergeTags(p.tags, tagMap(in.Tags))
+	return struct{}{}, nil
+}
+
+func (s *Server) removeTagsFromResource(req *request) (any, error) {
+	var in struct {
+		ResourceType, ResourceId string
+		TagKeys                  []string
+	}
+	if err := decode(req, &in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.taggedParameter(in.ResourceType, in.ResourceId)
+	if err != nil {
+		return nil, err
+	}
+	p.tags = removeTags(p.tags, in.TagKeys)
 	return struct{}{}, nil
 }
 

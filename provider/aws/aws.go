@@ -236,7 +236,14 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 			o.BaseEndpoint = &p.opts.endpoint
 		}
 		o.APIOptions = append(o.APIOptions, p.observer("Secrets Manager"))
-	})}
+	}), creds: creds}
+	if spec.SecretsManager != nil {
+		d := *spec.SecretsManager
+		c.deletion = &d
+	}
+	if store.Kind() != secretstore.KindClusterSecretStore {
+		c.namespace = store.GetNamespace()
+	}
 	if !p.opts.noBatch {
 		c.batch = newCoalescer(maxBatchGetSecretValue, c.getOne, c.getMany)
 	}

@@ -11,10 +11,9 @@
 // with the tags of sessionTagsPolicy (esoNamespace, esoStoreName,
 // esoStoreKind, and customSessionTags with Custom; refused on a
 // ClusterSecretStore, whose one session cannot name each ExternalSecret's
-// namespace as ESO's do). secretsManager, a PushSecret setting, is checked
-// and otherwise unused. A
-// client builds its SDK clients and this chain once; each step caches its
-// credentials and refreshes them a minute before they expire.
+// namespace as ESO's do). A client builds its SDK clients and this chain
+// once; each step caches its credentials and refreshes them a minute
+// before they expire.
 //
 // Reads, for Secrets Manager: GetSecretValue by name or ARN, the version a
 // VersionStage or "uuid/" and a VersionId; SecretString or SecretBinary,
@@ -25,6 +24,23 @@
 // DescribeParameters and GetParameters when it names tags. spec.prefix is
 // prepended to every key and find path, and find results are named
 // relative to it.
+//
+// Clients are [provider.Pusher]s, for PushSecret, with the entry metadata
+// of the External Secrets Operator (kind PushSecretMetadata). Secrets
+// Manager: CreateSecret, or PutSecretValue after DescribeSecret, with
+// secretPushFormat (binary by default, or string), kmsKeyID, description,
+// tags and resourcePolicy (a policy document read from a ConfigMap or
+// Secret of the store's namespace; without it the secret's policy is
+// never touched, neither read nor deleted); DeleteSecret honours
+// spec.secretsManager's recoveryWindowInDays or forceDeleteWithoutRecovery.
+// Parameter Store: PutParameter with secretType, kmsKeyID, tier, its
+// policies, description and tags, and DeleteParameter. A property is
+// merged into, or removed from, the remote JSON object. Both tag what they
+// create managed-by: external-secrets, as ESO does, and neither
+// overwrites nor deletes what lacks that tag ([ErrNotManaged]). Tags a
+// push no longer sets are removed, but only those an earlier push set,
+// which it records in the tag secretsync.io/pushed-tags; tags others add
+// stay.
 //
 // Concurrent reads of one client are merged into BatchGetSecretValue (20
 // secrets) or GetParameters (10 parameters) calls when the client is busy;

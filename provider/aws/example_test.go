@@ -65,3 +65,57 @@ func Example() {
 	// secret "prod/missing" in SecretStore/team-a/aws: Secrets Manager GetSecretValue: ResourceNotFoundException: Secrets Manager can't find the specified secret.
 	// 4 GetSecretValue calls
 }
+
+// A store's client is a provider.Pusher: PushSecret creates the secret,
+// tagged as ESO tags what it creates, and merges a property into it;
+// DeleteSecret removes the property, then the secret.
+func Example_push() {
+	emu := awsemu.New("eu-west-1")
+	defer emu.Close()
+	store := &secretstore.SecretStore{
+		ObjectMeta: metav1.ObjectMeta{Name: "aws", Namespace: "team-a"},
+		Spec: secretstore.Spec{Provider: &secretstore.Provider{AWS: &secretstore.AWSProvider{
+			Service: secretstore.AWSServiceSecretsManager,
+			Region:  "eu-west-1",
+			Auth: secretstore.AWSAuth{SecretRef: &secretstore.AWSAuthSecretRef{
+				AccessKeyID:     secretstore.SecretKeySelector{Name: "aws-creds", Key: "access-key-id"},
+				SecretAccessKey: secretstore.SecretKeySelector{Name: "aws-creds", Key: "secret-access-key"},
+			}},
+			SecretsManager: &secretstore.AWSSecretsManager{RecoveryWindowInDays: 7},
+		}}},
+	}
+	creds := &fake.Credentials{}
+	creds.SetSecret("team-a", "aws-creds", "access-key-id", awsemu.AccessKeyID)
+	creds.SetSecret("team-a", "aws-creds", "secret-access-key", awsemu.SecretAccessKey)
+	ctx := context.Background()
+	client, err := aws.New(aws.WithEndpoint(emu.URL)).NewClient(ctx, store, creds)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pusher := client.(provider.Pusher)
+	metadata := []byte(`{"apiVersion":"kubernetes.external-secrets.io/v1alpha1","kind":"PushSecretMetadata",
+		"spec":{"secretPushFormat":"string","tags":{"team":"a"}}}`)
+	for _, p := range []struct{ property, value string }{{"user", "app"}, {"password", "s3cret"}} {
+		err := pusher.PushSecret(ctx, []byte(p.value), provider.Push{RemoteKey: "prod/db", Property: p.property, Metadata: metadata})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	s, _ := emu.Secret("prod/db")
+	fmt.Println(*s.String, s.Tags["team"], s.Tags["managed-by"])
+
+	for _, property := range []string{"password", "user"} {
+		if err := pusher.DeleteSecret(ctx, provider.Push{RemoteKey: "prod/db", Property: property, Metadata: metadata}); err != nil {
+			fmt.Println(err)
+			return
+		}
+		s, _ := emu.Secret("prod/db")
+		fmt.Println(*s.String, "recovery window", s.RecoveryWindowInDays)
+	}
+	// Output:
+	// {"password":"s3cret","user":"app"} a external-secrets
+	// {"user":"app"} recovery window 0
+	// {"user":"app"} recovery window 7
+}

@@ -22,6 +22,7 @@ type parameterStore struct {
 	base
 	api   *ssm.Client
 	batch *coalescer
+	locks keyLocks
 }
 
 var (

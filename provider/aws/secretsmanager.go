@@ -13,6 +13,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/secretsync/secretsync/provider"
+	"github.com/secretsync/secretsync/secretstore"
 )
 
 // maxBatchGetSecretValue is the most secrets BatchGetSecretValue reads by
@@ -27,6 +28,14 @@ type secretsManager struct {
 	base
 	api   *secretsmanager.Client
 	batch *coalescer
+	// deletion is spec.provider.aws.secretsManager: how DeleteSecret
+	// deletes a whole secret.
+	deletion *secretstore.AWSSecretsManager
+	// creds reads resource policies from the store's namespace, ""
+	// for a ClusterSecretStore.
+	creds     provider.Credentials
+	namespace string
+	locks     keyLocks
 }
 
 var (
