@@ -5,6 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/secretstore"
 )
@@ -22,7 +23,8 @@ var (
 	// AddToScheme adds ExternalSecret, ClusterExternalSecret, SecretStore,
 	// ClusterSecretStore and their lists to a scheme, under
 	// external-secrets.io/v1, and PushSecret under v1alpha1, the one
-	// version it is served at.
+	// version it is served at, and the generators of
+	// generators.external-secrets.io/v1alpha1.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
 
@@ -32,5 +34,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	metav1.AddToGroupVersion(scheme, GroupVersion)
 	scheme.AddKnownTypes(pushsecret.SchemeGroupVersion, pushsecret.KnownTypes()...)
 	metav1.AddToGroupVersion(scheme, pushsecret.SchemeGroupVersion)
+	scheme.AddKnownTypes(generators.SchemeGroupVersion, generators.KnownTypes()...)
+	metav1.AddToGroupVersion(scheme, generators.SchemeGroupVersion)
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/secretsync/secretsync"
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/pushsecret"
 	"github.com/secretsync/secretsync/secretstore"
 )
@@ -51,6 +53,8 @@ type CRDClient struct {
 	rest rest.Interface
 	// alpha serves the kinds served at v1alpha1 only: PushSecret.
 	alpha rest.Interface
+	// generators serves generators.external-secrets.io.
+	generators rest.Interface
 }
 
 // NewCRDClient returns a CRDClient for the cluster cfg points at.
@@ -63,7 +67,11 @@ func NewCRDClient(cfg *rest.Config) (*CRDClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CRDClient{rest: v1, alpha: alpha}, nil
+	gens, err := restClientFor(cfg, generators.SchemeGroupVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &CRDClient{rest: v1, alpha: alpha, generators: gens}, nil
 }
 
 func restClientFor(cfg *rest.Config, gv schema.GroupVersion) (rest.Interface, error) {
@@ -204,6 +212,31 @@ func (c *CRDClient) Delete(ctx context.Context, obj runtime.Object) error {
 		req = req.Namespace(ns)
 	}
 	return req.Resource(resource).Name(m.GetName()).Body(&metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}}).Do(ctx).Error()
+}
+
+// Generator reads the generator ref names, in namespace unless it is a
+// ClusterGenerator: a [GeneratorGetter].
+func (c *CRDClient) Generator(ctx context.Context, ref externalsecret.GeneratorRef, namespace string) (runtime.Object, error) {
+	obj, resource, err := newGenerator(ref.Kind)
+	if err != nil {
+		return nil, err
+	}
+	req := c.generators.Get()
+	if ref.Kind != generators.KindClusterGenerator {
+		req = req.Namespace(namespace)
+	}
+	return obj, req.Resource(resource).Name(ref.Name).Do(ctx).Into(obj)
+}
+
+// newGenerator returns an empty object of a generator kind and its
+// resource name.
+func newGenerator(kind string) (runtime.Object, string, error) {
+	gvk := generators.SchemeGroupVersion.WithKind(kind)
+	obj, err := Scheme.New(gvk)
+	if err != nil {
+		return nil, "", fmt.Errorf("generator kind %s is not a kind of %s", kind, generators.SchemeGroupVersion)
+	}
+	return obj, strings.ToLower(kind) + "s", nil
 }
 
 // REST returns the REST client under c, for requests it has no method for.

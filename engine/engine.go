@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/generator"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/reconcile"
 	"github.com/secretsync/secretsync/secretstore"
@@ -75,6 +78,19 @@ type Config struct {
 	// mapper over Kube's discovery, which reads discovery again for a kind
 	// it does not know.
 	Mapper meta.RESTMapper
+	// Generators serves data[].sourceRef.generatorRef and
+	// dataFrom[].sourceRef.generatorRef; without it such entries fail.
+	Generators *generator.Registry
+	// GeneratorObjects reads generator resources; Config.CRD when nil.
+	GeneratorObjects GeneratorGetter
+	// RenewFraction is the fraction of a generated value's lifetime after
+	// which it is made again: DefaultRenewFraction (2/3) when zero.
+	RenewFraction float64
+	// RevokeGrace is how long replaced generated values live on before
+	// they are revoked, so pods still using them are not cut off mid
+	// rollout: DefaultRevokeGrace when zero.
+	RevokeGrace time.Duration
+
 	// OnTarget, if set, is called with the resource of each manifest
 	// target the engine syncs, so that a host can watch that resource
 	// (label reconcile.LabelManaged=true) and sync again the
@@ -131,6 +147,8 @@ type Engine struct {
 	readers map[remoteKey]map[types.NamespacedName]struct{}
 	// pushes is what the engine remembers of each PushSecret.
 	pushes map[types.NamespacedName]*pushState
+	// genLocks serialise the generations of one state Secret.
+	genLocks sync.Map
 }
 
 type esState struct {
@@ -148,6 +166,10 @@ type esState struct {
 	secretAt time.Time
 	// keys are the remote secrets it read, for the readers index.
 	keys []remoteKey
+	// genNext is when its generated values are next renewed or revoked.
+	genNext time.Time
+	// finalized is the UID the engine added GeneratorFinalizer to.
+	finalized types.UID
 }
 
 // remoteKey is one remote secret: the key in a store.
@@ -197,6 +219,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.OnProviderCall == nil {
 		cfg.OnProviderCall = func(string, string, error) {}
+	}
+	if cfg.RenewFraction <= 0 || cfg.RenewFraction >= 1 {
+		cfg.RenewFraction = DefaultRenewFraction
+	}
+	if cfg.RevokeGrace <= 0 {
+		cfg.RevokeGrace = DefaultRevokeGrace
 	}
 	if cfg.OnSecretWrite == nil {
 		cfg.OnSecretWrite = func(reconcile.Action) {}
@@ -317,6 +345,9 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 	if e.statusBehind(name, es) {
 		return Result{}, reconcile.Input{}, nil
 	}
+	if es.DeletionTimestamp != nil && slices.Contains(es.Finalizers, GeneratorFinalizer) && e.cfg.Kube != nil {
+		return Result{}, reconcile.Input{}, e.releaseGenerated(ctx, es)
+	}
 
 	// An ExternalSecret whose store belongs to another controller class is
 	// that controller's business: leave it, status and all.
@@ -346,6 +377,12 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 	e.mu.Lock()
 	lastRead, force := st.lastRead, st.force || req.Force
 	st.force = false
+	// Generated values are renewed, and replaced ones revoked, when they
+	// are due, whatever the refresh schedule; after a restart the engine
+	// does not know when that is, and reads once to learn it.
+	if usesGenerators(es) && ((!st.genNext.IsZero() && !now.Before(st.genNext)) || lastRead.IsZero()) {
+		force = true
+	}
 	e.mu.Unlock()
 	// A read another ExternalSecret's rotation asks for is a refresh like
 	// the scheduled one: the sync windows hold it back too.
@@ -370,7 +407,10 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		in.StoreErr = storeErr
 	} else {
 		fetchCtx, cancel := context.WithTimeout(ctx, e.cfg.FetchTimeout)
-		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es, main: main})
+		e.mu.Lock()
+		st.genNext = time.Time{}
+		e.mu.Unlock()
+		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es, main: main, owner: req.Owner})
 		cancel()
 		if in.ConfigMaps, in.Secrets, err = e.templateSources(ctx, es); err != nil {
 			in.Fetched, in.StoreErr = nil, err
@@ -381,7 +421,35 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		e.mu.Unlock()
 	}
 	in.Now = e.cfg.Now()
-	return Result{Output: reconcile.Reconcile(in), Read: true}, in, nil
+	out := reconcile.Reconcile(in)
+	e.mu.Lock()
+	genNext := st.genNext
+	e.mu.Unlock()
+	if !genNext.IsZero() {
+		if wait := genNext.Sub(in.Now); out.RequeueAfter == 0 || wait < out.RequeueAfter {
+			out.RequeueAfter = max(wait, time.Second)
+		}
+		if c := out.Status.ReadyCondition(); c != nil && c.Status == corev1.ConditionTrue {
+			c.Message += "; generated values are renewed or revoked at " + genNext.UTC().Format(time.RFC3339)
+			out.StatusChanged = !apiequality.Semantic.DeepEqual(es.Status, out.Status)
+		}
+	}
+	return Result{Output: out, Read: true}, in, nil
+}
+
+// usesGenerators reports whether es has a generatorRef entry.
+func usesGenerators(es *externalsecret.ExternalSecret) bool {
+	for _, d := range es.Spec.Data {
+		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
+			return true
+		}
+	}
+	for _, d := range es.Spec.DataFrom {
+		if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Refresh makes the next Sync of name read its stores, whatever the
@@ -640,6 +708,14 @@ type clients struct {
 	// main is the store spec.secretStoreRef names, already looked up and
 	// checked.
 	main secretstore.GenericStore
+	// owner is the host's resource, when the ExternalSecret is built in
+	// memory.
+	owner *metav1.OwnerReference
+}
+
+// Generate serves generatorRef entries: see [reconcile.Generators].
+func (c *clients) Generate(ctx context.Context, entry string, ref externalsecret.GeneratorRef) (map[string][]byte, error) {
+	return c.e.generated(ctx, c.es, entry, ref, c.owner)
 }
 
 // firstSyncWindow is the oldest shared read a first sync takes.

@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 CONTROLLER_GEN=sigs.k8s.io/controller-tools/cmd/controller-gen@v0.16.5
 
-go run "$CONTROLLER_GEN" object paths=./externalsecret/... paths=./secretstore/... paths=./pushsecret/...
+go run "$CONTROLLER_GEN" object paths=./externalsecret/... paths=./secretstore/... paths=./pushsecret/... paths=./generators/...
 rm -f config/crd/bases/*.yaml
 go run "$CONTROLLER_GEN" crd:crdVersions=v1 \
-  paths=./externalsecret/... paths=./secretstore/... paths=./pushsecret/... \
+  paths=./externalsecret/... paths=./secretstore/... paths=./pushsecret/... paths=./generators/... \
   output:crd:dir=config/crd/bases
 go run ./hack/crdversions config/crd/bases/*.yaml
 go generate ./...

@@ -19,6 +19,35 @@ type Clients interface {
 	Client(ctx context.Context, ref externalsecret.SecretStoreRef) (provider.Client, error)
 }
 
+// Generators is implemented by a [Clients] that serves generatorRef
+// entries: data[].sourceRef.generatorRef and
+// dataFrom[].sourceRef.generatorRef. Without it, such entries fail.
+type Generators interface {
+	// Generate returns the values of the generator ref names for the
+	// entry named entry (see [GeneratorEntry]): values kept from before
+	// while they are good, new ones otherwise.
+	Generate(ctx context.Context, entry string, ref externalsecret.GeneratorRef) (map[string][]byte, error)
+}
+
+// GeneratorEntry names a generatorRef entry of an ExternalSecret, stably
+// across reorderings of its spec. The data entries that name one
+// generator share one generation, so that, say, a username and a
+// password taken by two entries belong together; each dataFrom entry has
+// its own, named by its position among those of the same generator.
+func GeneratorEntry(es *externalsecret.ExternalSecret, ref externalsecret.GeneratorRef, dataIndex, dataFromIndex int) string {
+	id := ref.Kind + "/" + ref.Name
+	if dataIndex >= 0 {
+		return id + "@data"
+	}
+	n := 0
+	for i := 0; i < dataFromIndex; i++ {
+		if sr := es.Spec.DataFrom[i].SourceRef; sr != nil && sr.GeneratorRef != nil && *sr.GeneratorRef == ref {
+			n++
+		}
+	}
+	return fmt.Sprintf("%s@dataFrom/%d", id, n)
+}
+
 // Fetched is what [Fetch] read for one ExternalSecret: one result per
 // spec.data entry and one per spec.dataFrom entry, in spec order.
 type Fetched struct {
@@ -93,7 +122,21 @@ func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clien
 		res := &out.Data[i]
 		run(&res.Err, func() {
 			if d.SourceRef != nil && d.SourceRef.GeneratorRef != nil {
-				res.Err = errGenerators
+				values, err := generate(ctx, clients, GeneratorEntry(es, *d.SourceRef.GeneratorRef, i, -1), *d.SourceRef.GeneratorRef)
+				if err != nil {
+					res.Err = err
+					return
+				}
+				key := d.RemoteRef.Key
+				if d.RemoteRef.Property != "" {
+					key = d.RemoteRef.Property
+				}
+				v, ok := values[key]
+				if !ok {
+					res.Err = fmt.Errorf("generator %s %s made no key %q: %w", d.SourceRef.GeneratorRef.Kind, d.SourceRef.GeneratorRef.Name, key, provider.ErrNotFound)
+					return
+				}
+				res.Value = v
 				return
 			}
 			ref := DataStore(es, d)
@@ -114,7 +157,7 @@ func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clien
 		res := &out.DataFrom[i]
 		run(&res.Err, func() {
 			if df.SourceRef != nil && df.SourceRef.GeneratorRef != nil {
-				res.Err = errGenerators
+				res.Values, res.Err = generate(ctx, clients, GeneratorEntry(es, *df.SourceRef.GeneratorRef, -1, i), *df.SourceRef.GeneratorRef)
 				return
 			}
 			ref := DataFromStore(es, df)
@@ -145,7 +188,13 @@ func Fetch(ctx context.Context, es *externalsecret.ExternalSecret, clients Clien
 	return out
 }
 
-var errGenerators = errors.New("generators are not supported")
+func generate(ctx context.Context, clients Clients, entry string, ref externalsecret.GeneratorRef) (map[string][]byte, error) {
+	g, ok := clients.(Generators)
+	if !ok {
+		return nil, fmt.Errorf("generator %s %s: this host serves no generators", ref.Kind, ref.Name)
+	}
+	return g.Generate(ctx, entry, ref)
+}
 
 // recoverInto turns a panic of the goroutine it is deferred in into *err.
 // The panic's value is not put in the error: it may hold a secret.
