@@ -619,8 +619,9 @@ type StoreSourceRef struct {
 	// SecretStoreRef names the store to read from.
 	// +optional
 	SecretStoreRef SecretStoreRef `json:"storeRef,omitempty"`
-	// GeneratorRef is accepted for compatibility; generators are not
-	// supported and an ExternalSecret using one reports an error.
+	// GeneratorRef takes the value from a generator instead: the key
+	// remoteRef.key (or remoteRef.property) of what it generates. The
+	// data entries that name one generator share one generation.
 	// +optional
 	GeneratorRef *GeneratorRef `json:"generatorRef,omitempty"`
 }
@@ -632,8 +633,7 @@ type StoreGeneratorSourceRef struct {
 	// SecretStoreRef names the store to read from.
 	// +optional
 	SecretStoreRef *SecretStoreRef `json:"storeRef,omitempty"`
-	// GeneratorRef is accepted for compatibility; generators are not
-	// supported and an ExternalSecret using one reports an error.
+	// GeneratorRef takes every key a generator generates.
 	// +optional
 	GeneratorRef *GeneratorRef `json:"generatorRef,omitempty"`
 }
