@@ -58,7 +58,7 @@
 // Tests arrange state with [Server.PutSecret], [Server.SetLabels],
 // [Server.SetVersionState] and the like, inject faults with
 // [Server.FailNext], [Server.Deny], [Server.SetLatency] and
-// [Server.CorruptPayloads], and assert on [Server.Secret],
+// [Server.CorruptPayloads], and assert on [Server.Secret], [Server.Latest],
 // [Server.Calls], [Server.Callers], [Server.Requests] and
 // [Server.Authorities].
 //

@@ -166,6 +166,12 @@ func TestLocations(t *testing.T) {
 			t.Errorf("%s: got %q, %v", name, resp.GetPayload().GetData(), err)
 		}
 	}
+	if n, data, ok := emu.Latest("projects/" + project + "/locations/us-east1/secrets/db"); !ok || n != 1 || string(data) != "regional" {
+		t.Errorf("Latest of the regional secret: version %d, %q, %v", n, data, ok)
+	}
+	if _, _, ok := emu.Latest("missing"); ok {
+		t.Error("Latest of a missing secret: ok")
+	}
 	ids := list(t, c, &secretmanagerpb.ListSecretsRequest{Parent: "projects/" + project + "/locations/us-east1"})
 	if diff := cmp.Diff([]string{"db"}, ids); diff != "" {
 		t.Errorf("regional listing (-want +got):\n%s", diff)

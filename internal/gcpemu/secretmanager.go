@@ -237,6 +237,21 @@ func (s *Server) Secret(name string) *secretmanagerpb.Secret {
 	return s.secretProto(sec)
 }
 
+// Latest returns the number and data of the newest version of the secret
+// name, whatever its state, as AccessSecretVersion resolves "latest"; ok
+// is false when the secret does not exist or has no version. Tests check
+// what a client wrote with it, without a call that [Server.Calls] counts.
+func (s *Server) Latest(name string) (n int64, data []byte, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[s.resolve(name)]
+	if sec == nil || len(sec.versions) == 0 {
+		return 0, nil, false
+	}
+	v := sec.versions[len(sec.versions)-1]
+	return v.n, append([]byte(nil), v.data...), true
+}
+
 // DeleteSecret deletes the secret name and its versions.
 func (s *Server) DeleteSecret(name string) {
 	s.mu.Lock()
