@@ -217,6 +217,15 @@ func (c *credentials) read(ctx context.Context, ref credRef) ([]byte, error) {
 	return v, nil
 }
 
+// SecretLabels reads the labels of a Secret: a [provider.SecretLabeler].
+func (c *credentials) SecretLabels(ctx context.Context, namespace, name string) (map[string]string, error) {
+	s, err := c.objects.Secret(ctx, namespace, name)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return s.Labels, nil
+}
+
 func notFound(err error) error {
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("%w: %w", provider.ErrNotFound, err)

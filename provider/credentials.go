@@ -65,3 +65,11 @@ func ServiceAccountToken(ctx context.Context, creds Credentials, store secretsto
 	}
 	return tok, nil
 }
+
+// SecretLabeler is implemented by [Credentials] that can read the labels
+// of a Secret, for a reader that must check a Secret was labelled for it
+// before it reads it, such as the Webhook generator. As with the other
+// reads, callers apply [CredentialNamespace] first.
+type SecretLabeler interface {
+	SecretLabels(ctx context.Context, namespace, name string) (map[string]string, error)
+}

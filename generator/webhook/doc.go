@@ -27,9 +27,10 @@
 // query-escaped. Unlike the operator, which reads every key of the
 // Secret, each entry reads only the key its secretRef names, read with
 // the namespace rules of [provider.SecretKey] in the ExternalSecret's
-// namespace, and the operator's check that the Secret is labeled
-// external-secrets.io/type=webhook is not made: [provider.Credentials]
-// cannot read labels.
+// namespace. As in the operator, a Secret is read only if it is labelled
+// external-secrets.io/type=webhook ([LabelType]): without that, whoever
+// may create a generator could send any Secret of the namespace to any
+// URL. The credentials must be a [provider.SecretLabeler] to check it.
 //
 // The response must be JSON. spec.result.jsonPath, when set, selects part
 // of it; a selected string is parsed as JSON again, as the operator does.

@@ -30,6 +30,8 @@ func Example() {
 
 	creds := &fake.Credentials{}
 	creds.SetSecret("default", "api-auth", "key", "api-key")
+	// A Webhook generator reads only Secrets labelled for it.
+	creds.SetSecretLabels("default", "api-auth", map[string]string{webhook.LabelType: webhook.LabelTypeWebhook})
 
 	reg, err := generator.NewRegistry(webhook.New(), webhook.GitHub())
 	if err != nil {

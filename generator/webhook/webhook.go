@@ -150,6 +150,9 @@ func templateData(ctx context.Context, creds provider.Credentials, store secrets
 		if s.SecretRef.Name == "" || s.SecretRef.Key == "" {
 			return nil, nil, fmt.Errorf("%s: secretRef needs name and key: the key read is .%s.<key> in templates", field, s.Name)
 		}
+		if err := checkWebhookLabel(ctx, creds, store, s.SecretRef); err != nil {
+			return nil, nil, fmt.Errorf("%s.secretRef: %w", field, err)
+		}
 		v, err := provider.SecretKey(ctx, creds, store, s.SecretRef)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s.secretRef: %w", field, err)
@@ -229,4 +232,32 @@ func valueBytes(v any) ([]byte, error) {
 		return nil, errors.New("cannot be written as JSON")
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// LabelType and LabelTypeWebhook mark, as in the External Secrets
+// Operator, the Secrets a Webhook generator may read: without the mark,
+// whoever may create a generator could send any Secret of the namespace
+// to any URL.
+const (
+	LabelType        = "external-secrets.io/type"
+	LabelTypeWebhook = "webhook"
+)
+
+func checkWebhookLabel(ctx context.Context, creds provider.Credentials, store secretstore.GenericStore, sel secretstore.SecretKeySelector) error {
+	ns, err := provider.CredentialNamespace(store, sel.Namespace)
+	if err != nil {
+		return err
+	}
+	labeler, ok := creds.(provider.SecretLabeler)
+	if !ok {
+		return fmt.Errorf("Secret %s/%s: these credentials cannot read labels, so the %s=%s label a Webhook generator needs cannot be checked", ns, sel.Name, LabelType, LabelTypeWebhook)
+	}
+	labels, err := labeler.SecretLabels(ctx, ns, sel.Name)
+	if err != nil {
+		return fmt.Errorf("Secret %s/%s: %w", ns, sel.Name, err)
+	}
+	if labels[LabelType] != LabelTypeWebhook {
+		return fmt.Errorf("Secret %s/%s is not labelled %s=%s, which a Webhook generator needs to read it", ns, sel.Name, LabelType, LabelTypeWebhook)
+	}
+	return nil
 }

@@ -55,6 +55,10 @@ func testCreds() *fake.Credentials {
 	c.SetSecret(ns, "api", "token", tokenCanary)
 	c.SetSecret(ns, "other", "value", otherCanary)
 	c.SetSecret("team-b", "api", "token", "CANARY-team-b")
+	for _, name := range []string{ns + "/api", ns + "/other", "team-b/api"} {
+		n, s, _ := strings.Cut(name, "/")
+		c.SetSecretLabels(n, s, map[string]string{LabelType: LabelTypeWebhook})
+	}
 	return c
 }
 
@@ -603,6 +607,7 @@ func TestWebhookTLS(t *testing.T) {
 
 	creds := testCreds()
 	creds.SetSecret(ns, "ca", "ca.crt", string(certPEM(srv)))
+	creds.SetSecretLabels(ns, "ca", map[string]string{LabelType: LabelTypeWebhook})
 	creds.SetConfigMap(ns, "ca", "ca.crt", string(certPEM(srv)))
 	creds.SetConfigMap(ns, "junk", "ca.crt", "CANARY-not-a-cert")
 	creds.SetConfigMap("team-b", "ca", "ca.crt", string(certPEM(srv)))
@@ -700,5 +705,18 @@ func TestWebhookTakesOnlyWebhooks(t *testing.T) {
 				t.Errorf("error %v; want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// As in ESO, a Webhook generator reads only Secrets labelled for it.
+func TestWebhookReadsOnlyLabelledSecrets(t *testing.T) {
+	creds := &fake.Credentials{}
+	creds.SetSecret(ns, "api", "token", tokenCanary)
+	_, err := New().Generate(context.Background(), &generators.Webhook{Spec: generators.WebhookSpec{
+		URL:     "http://127.0.0.1:1/never",
+		Secrets: []generators.WebhookSecret{{Name: "auth", SecretRef: secretstore.SecretKeySelector{Name: "api", Key: "token"}}},
+	}}, creds, ns)
+	if err == nil || !strings.Contains(err.Error(), "is not labelled external-secrets.io/type=webhook") || strings.Contains(err.Error(), tokenCanary) {
+		t.Errorf("an unlabelled Secret: %v", err)
 	}
 }

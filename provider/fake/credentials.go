@@ -26,6 +26,7 @@ type Credentials struct {
 	secrets     map[string][]byte
 	configMaps  map[string][]byte
 	annotations map[string]map[string]string
+	labels      map[string]map[string]string
 	token       TokenFunc
 	requests    int
 	audiences   []string
@@ -34,6 +35,7 @@ type Credentials struct {
 var (
 	_ provider.Credentials               = &Credentials{}
 	_ provider.ServiceAccountAnnotations = &Credentials{}
+	_ provider.SecretLabeler             = &Credentials{}
 )
 
 func objectKey(namespace, name, key string) string { return namespace + "/" + name + "/" + key }
@@ -46,6 +48,33 @@ func (c *Credentials) SetSecret(namespace, name, key, value string) {
 		c.secrets = map[string][]byte{}
 	}
 	c.secrets[objectKey(namespace, name, key)] = []byte(value)
+}
+
+// SetSecretLabels sets the labels of the Secret namespace/name.
+func (c *Credentials) SetSecretLabels(namespace, name string, labels map[string]string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.labels == nil {
+		c.labels = map[string]map[string]string{}
+	}
+	c.labels[namespace+"/"+name] = labels
+}
+
+// SecretLabels returns the labels of the Secret namespace/name, set with
+// SetSecretLabels; a Secret with keys but no labels set has none.
+func (c *Credentials) SecretLabels(_ context.Context, namespace, name string) (map[string]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if l, ok := c.labels[namespace+"/"+name]; ok {
+		return l, nil
+	}
+	prefix := namespace + "/" + name + "/"
+	for k := range c.secrets {
+		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+			return nil, nil
+		}
+	}
+	return nil, fmt.Errorf("Secret %s/%s: %w", namespace, name, provider.ErrNotFound)
 }
 
 // SetConfigMap sets key of the ConfigMap namespace/name.
