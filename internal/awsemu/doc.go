@@ -1,12 +1,14 @@
 // Package awsemu is a wire-level emulator of the parts of AWS Secrets
-// Manager, Systems Manager Parameter Store and STS that secretsync reads
-// and writes, for tests and benchmarks. The real aws-sdk-go-v2 clients
+// Manager, Systems Manager Parameter Store, STS, Amazon ECR and Amazon ECR
+// Public that secretsync reads, writes and generates from, for tests and
+// benchmarks. The real aws-sdk-go-v2 clients
 // talk to it over HTTP: point them at [Server.URL] with a BaseEndpoint (or
 // the standard AWS_ENDPOINT_URL environment variable) and sign with the
 // keys the server knows.
 //
 // It speaks the protocols the SDK speaks: AWS JSON 1.1 (X-Amz-Target) for
-// Secrets Manager and SSM, the query protocol with XML responses for STS.
+// Secrets Manager, SSM, ECR and ECR Public, the query protocol with XML
+// responses for STS.
 // Every request must carry a valid Signature Version 4 whose credential scope
 // names the server's region and the right service; unknown access keys,
 // bad signatures, expired session tokens and unsigned requests are refused
@@ -40,12 +42,28 @@
 //   - STS: AssumeRole (trust by caller, ExternalId, session tags),
 //     AssumeRoleWithWebIdentity (an RS256 JWT verified against a trusted
 //     issuer's public key, its aud, exp and nbf, and the role's trusted
-//     subject) and GetCallerIdentity.
+//     subject), GetCallerIdentity, and GetSessionToken (DurationSeconds
+//     from 900 to 129600, 12 hours by default; an MFA SerialNumber and
+//     TokenCode checked as RFC 6238 codes of a device registered with
+//     [Server.AddMFADevice], each code accepted once; refused, as on AWS,
+//     to session credentials, and, as on AWS, governed by no IAM policy, so
+//     [Server.Deny] does not apply to it).
+//   - ECR: GetAuthorizationToken (registryIds of 12 digits, at most 10;
+//     one token per registry, the account's by default; a base64
+//     "AWS:password" token, expiresAt and proxyEndpoint), signed for
+//     service "ecr".
+//   - ECR Public: GetAuthorizationToken, signed for service "ecr-public",
+//     which also needs sts:GetServiceBearerToken, as on AWS.
+//
+// Temporary credentials live as long as asked, or as
+// [Server.SetSessionDuration] says; ECR tokens 12 hours, or as
+// [Server.SetECRTokenLifetime] says. [Server.ECRTokens] and
+// [Server.Sessions] list what was issued.
 //
 // Tests usually arrange state with helpers: [Server.PutSecret]
 // (which moves AWSCURRENT to AWSPREVIOUS like PutSecretValue),
 // [Server.PutParameter], [Server.AddRole], [Server.TrustIssuer],
-// [Server.Deny]. They inject faults with [Server.Throttle] and
+// [Server.AddMFADevice], [Server.Deny]. They inject faults with [Server.Throttle] and
 // [Server.SetLatency], and assert on [Server.Calls], [Server.Secret] and
 // [Server.Parameter]. SDK clients should
 // use [Server.Client], which works around an SDK quirk that otherwise
@@ -53,6 +71,15 @@
 //
 // What it cannot prove, compared with real AWS:
 //
+//   - Registries. An ECR token is not accepted anywhere: there is no
+//     registry to docker login to, and its password is random text in the
+//     outline of ECR's (base64 JSON), not an envelope AWS could decrypt.
+//     ECR Public is served in the server's region, where AWS serves it
+//     only in us-east-1.
+//   - MFA. Only virtual (TOTP) devices, with a seed the server makes; no
+//     hardware or FIDO keys, no resynchronisation, and no MFA context in
+//     the credentials (no policy could require it anyway). The root
+//     user's one-hour GetSessionToken limit is not modelled.
 //   - IAM policy evaluation. Access is allowed unless a test calls
 //     [Server.Deny]; resource policies, conditions, permission boundaries,
 //     SCPs and the sts:TagSession permission are not modelled. Role trust

@@ -53,6 +53,9 @@ type Server struct {
 	throttled       map[string]int
 	sessions        []Session
 	sessionDuration time.Duration
+	mfaDevices      map[string]*mfaDevice
+	ecrLifetime     time.Duration
+	ecrTokens       []ECRToken
 }
 
 // New starts a Server for region, such as "us-east-1". It knows the access
@@ -69,6 +72,9 @@ func New(region string) *Server {
 		throttles: map[string]int{},
 		calls:     map[string]int{},
 		throttled: map[string]int{},
+
+		mfaDevices:  map[string]*mfaDevice{},
+		ecrLifetime: DefaultECRTokenLifetime,
 	}
 	s.AddAccessKey(AccessKeyID, SecretAccessKey, UserARN)
 	s.srv = httptest.NewServer(s)
@@ -113,6 +119,8 @@ type principal struct {
 	// trust policies and Deny name.
 	role   string
 	userID string
+	// temporary is true for session credentials, which carry a token.
+	temporary bool
 }
 
 // AddAccessKey makes a long-term access key known, signing as the IAM
@@ -128,7 +136,7 @@ func (s *Server) AddAccessKey(id, secret, arn string) {
 func (s *Server) AddSessionKey(id, secret, token, arn string, expires time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.keys[id] = &accessKey{id: id, secret: secret, token: token, expires: expires, principal: principal{arn: arn, userID: "AROA" + strings.ToUpper(randomString(16))}}
+	s.keys[id] = &accessKey{id: id, secret: secret, token: token, expires: expires, principal: principal{arn: arn, userID: "AROA" + strings.ToUpper(randomString(16)), temporary: true}}
 }
 
 // Deny refuses action, such as "secretsmanager:GetSecretValue", to
@@ -250,6 +258,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		req.service, req.op = "secretsmanager", strings.TrimPrefix(target, "secretsmanager.")
 	case strings.HasPrefix(target, "AmazonSSM."):
 		req.service, req.op = "ssm", strings.TrimPrefix(target, "AmazonSSM.")
+	case strings.HasPrefix(target, ecrTarget):
+		req.service, req.op = "ecr", strings.TrimPrefix(target, ecrTarget)
+	case strings.HasPrefix(target, ecrPublicTarget):
+		req.service, req.op = "ecr-public", strings.TrimPrefix(target, ecrPublicTarget)
 	case target == "":
 		req.proto = awsQuery
 		if req.form, err = url.ParseQuery(string(body)); err != nil {
@@ -302,7 +314,10 @@ func (s *Server) serve(hr *http.Request, req *request) (any, error) {
 	if err := s.throttle(req); err != nil {
 		return nil, err
 	}
-	if req.action() != "sts:GetCallerIdentity" && req.action() != "sts:AssumeRoleWithWebIdentity" {
+	// IAM policies do not govern these: AWS answers whoever authenticates.
+	switch req.action() {
+	case "sts:GetCallerIdentity", "sts:AssumeRoleWithWebIdentity", "sts:GetSessionToken":
+	default:
 		if err := s.authorize(req.caller, req.action(), ""); err != nil {
 			return nil, err
 		}
@@ -365,6 +380,12 @@ func (s *Server) handler(req *request) (func(*request) (any, error), bool) {
 		h = s.assumeRoleWithWebIdentity
 	case "sts:GetCallerIdentity":
 		h = s.getCallerIdentity
+	case "sts:GetSessionToken":
+		h = s.getSessionToken
+	case "ecr:GetAuthorizationToken":
+		h = s.getAuthorizationToken
+	case "ecr-public:GetAuthorizationToken":
+		h = s.getPublicAuthorizationToken
 	}
 	return h, h != nil
 }

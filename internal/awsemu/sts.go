@@ -47,7 +47,8 @@ type WebIdentityTrust struct {
 	Audience string
 }
 
-// Session is one set of temporary credentials STS issued.
+// Session is one set of temporary credentials STS issued: a role's
+// session, or, when RoleARN is empty, a user's from GetSessionToken.
 type Session struct {
 	RoleARN           string
 	SessionName       string
@@ -58,8 +59,11 @@ type Session struct {
 	// token subject for a web identity.
 	Caller      string
 	WebIdentity bool
-	AccessKeyID string
-	Expires     time.Time
+	// MFASerialNumber is the MFA device a GetSessionToken call was
+	// authenticated with, if any.
+	MFASerialNumber string
+	AccessKeyID     string
+	Expires         time.Time
 }
 
 // AddRole makes a role assumable.
@@ -164,9 +168,10 @@ func (s *Server) issue(sess Session, duration time.Duration) assumeRoleResult {
 		token:   base64.StdEncoding.EncodeToString([]byte(randomString(64))),
 		expires: time.Now().Add(duration),
 		principal: principal{
-			arn:    fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", Account, roleName, sess.SessionName),
-			role:   sess.RoleARN,
-			userID: "AROA" + strings.ToUpper(randomString(16)) + ":" + sess.SessionName,
+			arn:       fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", Account, roleName, sess.SessionName),
+			role:      sess.RoleARN,
+			userID:    "AROA" + strings.ToUpper(randomString(16)) + ":" + sess.SessionName,
+			temporary: true,
 		},
 	}
 	s.keys[key.id] = key

@@ -37,26 +37,54 @@ const (
 	expiryWindow = time.Minute
 )
 
+// scope is whose AWS credentials are read: a store, or a generator
+// resource, whose references resolve as a SecretStore's of the namespace
+// it generates for.
+type scope struct {
+	// store applies the namespace rules of provider.SecretKey, and names
+	// the session tags of sessionTagsPolicy.
+	store secretstore.GenericStore
+	// ref names the resource in errors, such as SecretStore/ns/name;
+	// empty when the caller names it.
+	ref string
+	// path is where the AWS settings sit in the resource's spec, for
+	// errors: spec.provider.aws in a store, spec in a generator.
+	path string
+}
+
+func storeScope(store secretstore.GenericStore) scope {
+	return scope{store: store, ref: secretstore.Ref(store), path: "spec.provider.aws"}
+}
+
+// errorf is fmt.Errorf with the resource named first.
+func (sc scope) errorf(format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	if sc.ref == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", sc.ref, err)
+}
+
 // credentialError reports a credential that could not be read. It does not
 // unwrap: a missing credential is not a missing remote secret, and must
 // not read as provider.ErrNotFound, which deletion policies act on.
-func credentialError(store secretstore.GenericStore, what string, err error) error {
-	return fmt.Errorf("%s: %s: %v", secretstore.Ref(store), what, err)
+func (sc scope) credentialError(what string, err error) error {
+	return sc.errorf("%s: %v", what, err)
 }
 
-func staticCredentials(ctx context.Context, store secretstore.GenericStore, ref *secretstore.AWSAuthSecretRef, creds provider.Credentials) (sdkaws.CredentialsProvider, error) {
-	id, err := provider.SecretKey(ctx, creds, store, ref.AccessKeyID)
+func staticCredentials(ctx context.Context, sc scope, ref *secretstore.AWSAuthSecretRef, creds provider.Credentials) (sdkaws.CredentialsProvider, error) {
+	id, err := provider.SecretKey(ctx, creds, sc.store, ref.AccessKeyID)
 	if err != nil {
-		return nil, credentialError(store, "access key ID", err)
+		return nil, sc.credentialError("access key ID", err)
 	}
-	secret, err := provider.SecretKey(ctx, creds, store, ref.SecretAccessKey)
+	secret, err := provider.SecretKey(ctx, creds, sc.store, ref.SecretAccessKey)
 	if err != nil {
-		return nil, credentialError(store, "secret access key", err)
+		return nil, sc.credentialError("secret access key", err)
 	}
 	var token []byte
 	if ref.SessionToken != nil {
-		if token, err = provider.SecretKey(ctx, creds, store, *ref.SessionToken); err != nil {
-			return nil, credentialError(store, "session token", err)
+		if token, err = provider.SecretKey(ctx, creds, sc.store, *ref.SessionToken); err != nil {
+			return nil, sc.credentialError("session token", err)
 		}
 	}
 	return credentials.NewStaticCredentialsProvider(string(id), string(secret), string(token)), nil
@@ -66,14 +94,14 @@ func staticCredentials(ctx context.Context, store secretstore.GenericStore, ref 
 // (static keys, a web identity, or the SDK's default chain), then each of
 // spec.additionalRoles assumed in turn, then spec.role, as the External
 // Secrets Operator does. Each step is cached and refreshed on its own.
-func (p *Provider) credentialChain(ctx context.Context, cfg sdkaws.Config, store secretstore.GenericStore, spec *secretstore.AWSProvider, creds provider.Credentials) (sdkaws.CredentialsProvider, error) {
+func (p *Provider) credentialChain(ctx context.Context, cfg sdkaws.Config, sc scope, spec *secretstore.AWSProvider, creds provider.Credentials) (sdkaws.CredentialsProvider, error) {
 	stsWith := func(c sdkaws.CredentialsProvider) *sts.Client {
 		return sts.NewFromConfig(cfg, p.stsOptions, func(o *sts.Options) { o.Credentials = c })
 	}
 	chain := cfg.Credentials
 	role := spec.Role
 	if jwt := spec.Auth.JWTAuth; jwt != nil {
-		web, err := webIdentityRole(ctx, store, spec, creds)
+		web, err := webIdentityRole(ctx, sc, spec, creds)
 		if err != nil {
 			return nil, err
 		}
@@ -81,12 +109,13 @@ func (p *Provider) credentialChain(ctx context.Context, cfg sdkaws.Config, store
 			// spec.role is the web identity role; assuming it again
 			// would be a wasted call.
 			role = ""
-			if spec.ExternalID != "" || len(spec.SessionTags) > 0 || len(sessionTags(store, spec)) > 0 {
-				return nil, fmt.Errorf("%s: spec.provider.aws.role is the web identity role here, and AssumeRoleWithWebIdentity takes no externalID, sessionTags or sessionTagsPolicy tags: annotate the ServiceAccount with %s instead", secretstore.Ref(store), RoleAnnotation)
+			if spec.ExternalID != "" || len(spec.SessionTags) > 0 || len(sessionTags(sc.store, spec)) > 0 {
+				return nil, sc.errorf("%s.role is the web identity role here, and AssumeRoleWithWebIdentity takes no externalID, sessionTags or sessionTagsPolicy tags: annotate the ServiceAccount with %s instead", sc.path, RoleAnnotation)
 			}
 		}
 		web.sts = stsWith(sdkaws.AnonymousCredentials{})
-		web.store, web.creds = store.Copy(), creds
+		web.scope, web.creds = sc, creds
+		web.scope.store = sc.store.Copy()
 		web.sa = *jwt.ServiceAccountRef.DeepCopy()
 		chain = cache(web)
 	}
@@ -104,7 +133,7 @@ func (p *Provider) credentialChain(ctx context.Context, cfg sdkaws.Config, store
 			for _, t := range spec.SessionTags {
 				o.Tags = append(o.Tags, ststypes.Tag{Key: sdkaws.String(t.Key), Value: sdkaws.String(t.Value)})
 			}
-			o.Tags = append(o.Tags, sessionTags(store, spec)...)
+			o.Tags = append(o.Tags, sessionTags(sc.store, spec)...)
 			for _, k := range spec.TransitiveTagKeys {
 				o.TransitiveTagKeys = append(o.TransitiveTagKeys, *k)
 			}
@@ -165,12 +194,12 @@ type webIdentity struct {
 	role     string
 	audience string
 	sts      *sts.Client
-	store    secretstore.GenericStore
+	scope    scope
 	creds    provider.Credentials
 	sa       secretstore.ServiceAccountSelector
 }
 
-func webIdentityRole(ctx context.Context, store secretstore.GenericStore, spec *secretstore.AWSProvider, creds provider.Credentials) (*webIdentity, error) {
+func webIdentityRole(ctx context.Context, sc scope, spec *secretstore.AWSProvider, creds provider.Credentials) (*webIdentity, error) {
 	w := &webIdentity{role: spec.Role, audience: Audience}
 	// With a host that reads ServiceAccount annotations, IRSA takes the role
 	// from eks.amazonaws.com/role-arn, as the External Secrets Operator and
@@ -178,13 +207,13 @@ func webIdentityRole(ctx context.Context, store secretstore.GenericStore, spec *
 	// the role the ServiceAccount token is exchanged for.
 	if reader, ok := creds.(provider.ServiceAccountAnnotations); ok {
 		sa := spec.Auth.JWTAuth.ServiceAccountRef
-		ns, err := provider.CredentialNamespace(store, sa.Namespace)
+		ns, err := provider.CredentialNamespace(sc.store, sa.Namespace)
 		if err != nil {
 			return nil, err
 		}
 		ann, err := reader.ServiceAccountAnnotations(ctx, ns, sa.Name)
 		if err != nil {
-			return nil, credentialError(store, "read ServiceAccount "+ns+"/"+sa.Name, err)
+			return nil, sc.credentialError("read ServiceAccount "+ns+"/"+sa.Name, err)
 		}
 		if r := ann[RoleAnnotation]; r != "" {
 			w.role = r
@@ -194,7 +223,7 @@ func webIdentityRole(ctx context.Context, store secretstore.GenericStore, spec *
 		}
 	}
 	if w.role == "" {
-		return nil, fmt.Errorf("%s: spec.provider.aws.auth.jwt needs a role: set spec.provider.aws.role or annotate the ServiceAccount with %s", secretstore.Ref(store), RoleAnnotation)
+		return nil, sc.errorf("%[1]s.auth.jwt needs a role: set %[1]s.role or annotate the ServiceAccount with %[2]s", sc.path, RoleAnnotation)
 	}
 	return w, nil
 }
@@ -202,9 +231,9 @@ func webIdentityRole(ctx context.Context, store secretstore.GenericStore, spec *
 // Retrieve requests a fresh token on every call: the cache around it calls
 // only when the previous credentials are about to expire.
 func (w *webIdentity) Retrieve(ctx context.Context) (sdkaws.Credentials, error) {
-	token, err := provider.ServiceAccountToken(ctx, w.creds, w.store, w.sa, []string{w.audience}, tokenLifetime)
+	token, err := provider.ServiceAccountToken(ctx, w.creds, w.scope.store, w.sa, []string{w.audience}, tokenLifetime)
 	if err != nil {
-		return sdkaws.Credentials{}, credentialError(w.store, "web identity", err)
+		return sdkaws.Credentials{}, w.scope.credentialError("web identity", err)
 	}
 	out, err := w.sts.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          &w.role,

@@ -50,11 +50,13 @@ func New(opts ...Option) *Provider {
 	return p
 }
 
-// WithEndpoint sends every AWS request (Secrets Manager, SSM and STS) to
-// url instead of the regional AWS endpoints, for emulators and tests.
-// Without it the SDK honours AWS_ENDPOINT_URL and the service-specific
-// AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM and
-// AWS_ENDPOINT_URL_STS.
+// WithEndpoint sends every AWS request (Secrets Manager, SSM, STS, and the
+// generators' ECR and ECR Public) to url instead of the regional AWS
+// endpoints, for emulators and tests. Without it the SDK honours
+// AWS_ENDPOINT_URL and the service-specific
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_SSM,
+// AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_ECR and
+// AWS_ENDPOINT_URL_ECR_PUBLIC.
 func WithEndpoint(url string) Option { return func(o *options) { o.endpoint = url } }
 
 // WithHTTPClient makes every AWS request with c. AWS_CA_BUNDLE does not
@@ -81,9 +83,9 @@ func WithCallObserver(fn func(Call)) Option { return func(o *options) { o.observ
 func WithoutBatching() Option { return func(o *options) { o.noBatch = true } }
 
 // Call is one AWS operation, observed by [WithCallObserver]. Service is
-// "Secrets Manager", "SSM" or "STS"; Operation the API name, such as
-// "GetSecretValue"; Throttled counts the attempts AWS refused as
-// throttled.
+// "Secrets Manager", "SSM", "STS", "ECR" or "ECR Public"; Operation the
+// API name, such as "GetSecretValue"; Throttled counts the attempts AWS
+// refused as throttled.
 type Call = provider.Call
 
 var (
@@ -210,7 +212,7 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := p.config(ctx, store, spec, creds)
+	cfg, err := p.config(ctx, storeScope(store), spec, creds)
 	if err != nil {
 		return nil, err
 	}
@@ -251,8 +253,9 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 }
 
 // config loads the SDK configuration: region, retries, endpoints from the
-// options or the environment, and the store's credential chain.
-func (p *Provider) config(ctx context.Context, store secretstore.GenericStore, spec *secretstore.AWSProvider, creds provider.Credentials) (sdkaws.Config, error) {
+// options or the environment, and the credential chain of spec's region,
+// auth and roles.
+func (p *Provider) config(ctx context.Context, sc scope, spec *secretstore.AWSProvider, creds provider.Credentials) (sdkaws.Config, error) {
 	load := []func(*config.LoadOptions) error{
 		config.WithRegion(spec.Region),
 		config.WithAppID("secretsync"),
@@ -271,7 +274,7 @@ func (p *Provider) config(ctx context.Context, store secretstore.GenericStore, s
 		load = append(load, config.WithBaseEndpoint(p.opts.endpoint))
 	}
 	if spec.Auth.SecretRef != nil {
-		static, err := staticCredentials(ctx, store, spec.Auth.SecretRef, creds)
+		static, err := staticCredentials(ctx, sc, spec.Auth.SecretRef, creds)
 		if err != nil {
 			return sdkaws.Config{}, err
 		}
@@ -279,7 +282,7 @@ func (p *Provider) config(ctx context.Context, store secretstore.GenericStore, s
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
-		return sdkaws.Config{}, fmt.Errorf("%s: load AWS configuration: %w", secretstore.Ref(store), err)
+		return sdkaws.Config{}, sc.errorf("load AWS configuration: %w", err)
 	}
 	if p.opts.httpClient != nil {
 		// Set after loading: the loader would refuse a plain http.Client
@@ -287,7 +290,7 @@ func (p *Provider) config(ctx context.Context, store secretstore.GenericStore, s
 		cfg.HTTPClient = p.opts.httpClient
 	}
 	cfg.HTTPClient = bodyWithoutWriterTo{cfg.HTTPClient}
-	if cfg.Credentials, err = p.credentialChain(ctx, cfg, store, spec, creds); err != nil {
+	if cfg.Credentials, err = p.credentialChain(ctx, cfg, sc, spec, creds); err != nil {
 		return sdkaws.Config{}, err
 	}
 	return cfg, nil

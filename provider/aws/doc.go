@@ -51,6 +51,13 @@
 // deletion, are [provider.ErrNotFound]. Other errors carry AWS's code and
 // message, never a value.
 //
+// The package also serves two generators of generators.external-secrets.io
+// with the same credential chain: [ECRGenerator] (ECRAuthorizationToken, a
+// docker login from ECR's or ECR Public's GetAuthorizationToken) and
+// [STSGenerator] (STSSessionToken, an IAM user's temporary credentials
+// from GetSessionToken, with MFA). Their tokens cannot be revoked: they
+// report the tokens' lifetimes as TTLs and keep no state.
+//
 // Endpoints follow the SDK's rules, including the AWS_ENDPOINT_URL
 // environment variables; [WithEndpoint] and [WithHTTPClient] override
 // them, for emulators such as internal/awsemu.

@@ -3,9 +3,11 @@ package aws_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/internal/awsemu"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/aws"
@@ -118,4 +120,35 @@ func Example_push() {
 	// {"password":"s3cret","user":"app"} a external-secrets
 	// {"user":"app"} recovery window 0
 	// {"user":"app"} recovery window 7
+}
+
+// An ECRAuthorizationToken generator makes a docker login for the
+// registry, valid as long as the token.
+func ExampleNewECRGenerator() {
+	emu := awsemu.New("eu-west-1")
+	defer emu.Close()
+	creds := &fake.Credentials{}
+	creds.SetSecret("team-a", "aws-creds", "access-key-id", awsemu.AccessKeyID)
+	creds.SetSecret("team-a", "aws-creds", "secret-access-key", awsemu.SecretAccessKey)
+
+	token := &generators.ECRAuthorizationToken{
+		ObjectMeta: metav1.ObjectMeta{Name: "registry", Namespace: "team-a"},
+		Spec: generators.ECRAuthorizationTokenSpec{
+			Region: "eu-west-1",
+			Auth: secretstore.AWSAuth{SecretRef: &secretstore.AWSAuthSecretRef{
+				AccessKeyID:     secretstore.SecretKeySelector{Name: "aws-creds", Key: "access-key-id"},
+				SecretAccessKey: secretstore.SecretKeySelector{Name: "aws-creds", Key: "secret-access-key"},
+			}},
+		},
+	}
+	res, err := aws.NewECRGenerator(aws.WithEndpoint(emu.URL)).Generate(context.Background(), token, creds, "team-a")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(string(res.Values["username"]), string(res.Values["proxy_endpoint"]))
+	fmt.Println("good for", res.TTL.Round(time.Hour))
+	// Output:
+	// AWS https://123456789012.dkr.ecr.eu-west-1.amazonaws.com
+	// good for 12h0m0s
 }
