@@ -46,7 +46,6 @@ func (c *client) DeleteSecret(ctx context.Context, p provider.Push) error {
 	})
 }
 
-
 // push applies update to the current value of p.RemoteKey under the lock,
 // counting one write; a nil result deletes the key.
 func (m *Memory) push(ctx context.Context, p provider.Push, update func(old []byte, found bool) ([]byte, error)) error {
