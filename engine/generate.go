@@ -160,7 +160,7 @@ func (e *Engine) generated(ctx context.Context, es *externalsecret.ExternalSecre
 
 	// New values. One that must be revoked holds its ExternalSecret
 	// until it is: the finalizer goes on first.
-	if _, revokes := g.(generator.Revoker); revokes && owner == nil {
+	if _, revokes := g.(generator.Revoker); revokes && owner == nil && e.cfg.Kube != nil {
 		if err := e.addGeneratorFinalizer(ctx, es); err != nil {
 			return nil, err
 		}
@@ -168,6 +168,11 @@ func (e *Engine) generated(ctx context.Context, es *externalsecret.ExternalSecre
 	res, err := g.Generate(ctx, obj, e.clients.creds, es.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("generator %s %s: %w", ref.Kind, ref.Name, err)
+	}
+	if e.cfg.Kube == nil {
+		// Plan without a cluster, as render does: what would be
+		// generated, kept nowhere.
+		return res.Values, nil
 	}
 	if revs.Current != nil {
 		r := *revs.Current

@@ -27,6 +27,7 @@ import (
 
 	"github.com/secretsync/secretsync/engine"
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/generator"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/reconcile"
 	"github.com/secretsync/secretsync/secretstore"
@@ -69,6 +70,12 @@ type Config struct {
 	// then. See engine.Config.AllowGenericTargets.
 	GenericTargets bool
 	Dynamic        dynamic.Interface
+	// Generators serves generatorRef entries; RenewFraction and
+	// RevokeGrace tune the lifecycle of what they generate (see
+	// engine.Config).
+	Generators    *generator.Registry
+	RenewFraction float64
+	RevokeGrace   time.Duration
 	// Metadata, if set, watches the metadata of Secrets once a PushSecret
 	// exists, so a change to a Secret one pushes is pushed at once rather
 	// than at its next refresh.
@@ -247,6 +254,9 @@ func NewController(cfg Config) (*Controller, error) {
 		DenyUnconditioned:   cfg.Store.DenyUnconditioned,
 		FetchTimeout:        cfg.FetchTimeout,
 		AllowGenericTargets: cfg.GenericTargets,
+		Generators:          cfg.Generators,
+		RenewFraction:       cfg.RenewFraction,
+		RevokeGrace:         cfg.RevokeGrace,
 		Dynamic:             cfg.Dynamic,
 		OnTarget:            onTarget,
 		Requeue:             func(n types.NamespacedName) { c.queue.Add(cache.ObjectName(n)) },

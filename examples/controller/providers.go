@@ -1,6 +1,9 @@
 package main
 
 import (
+	"github.com/secretsync/secretsync/generator"
+	"github.com/secretsync/secretsync/generator/builtin"
+	"github.com/secretsync/secretsync/generator/webhook"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/aws"
 	"github.com/secretsync/secretsync/provider/azure"
@@ -29,5 +32,15 @@ func registry(m *metrics, kube ...kubeprovider.Option) (*provider.Registry, erro
 		gcp.New(gcp.WithCallObserver(m.cloudCall("gcp"))),
 		onepassword.New(),
 		doppler.New(),
+	)
+}
+
+// generatorRegistry returns the generators this controller serves.
+func generatorRegistry(m *metrics) (*generator.Registry, error) {
+	return generator.NewRegistry(
+		builtin.Password(), builtin.UUID(), builtin.Fake(),
+		webhook.New(), webhook.GitHub(),
+		aws.NewECRGenerator(aws.WithCallObserver(m.cloudCall("aws"))),
+		aws.NewSTSGenerator(aws.WithCallObserver(m.cloudCall("aws"))),
 	)
 }

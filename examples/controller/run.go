@@ -54,6 +54,8 @@ type runOptions struct {
 	rolloutCoalesce   time.Duration
 	memoryLimit       string
 	genericTargets    bool
+	renewFraction     float64
+	revokeGrace       time.Duration
 }
 
 func parseRunFlags(args []string) (*runOptions, error) {
@@ -77,6 +79,8 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.DurationVar(&o.rolloutCoalesce, "rollout-coalesce", rolloutcontroller.DefaultCoalesce, "how long a workload waits after the first change to its Secrets before it rolls; a burst of changes shorter than this rolls it once")
 	fs.StringVar(&o.memoryLimit, "memory-limit", "", "soft limit of the Go heap and runtime, such as 150Mi, or none; when empty, GOMEMLIMIT if set, else 65% of the container's memory limit")
 	fs.BoolVar(&o.genericTargets, "unsafe-allow-generic-targets", false, "let ExternalSecrets write targets other than Secrets (spec.target.manifest): ConfigMaps and custom resources, which are not encrypted at rest as Secrets may be and which anyone who may read them reads the values in; the controller's RBAC must allow writing those kinds")
+	fs.Float64Var(&o.renewFraction, "generator-renew-fraction", engine.DefaultRenewFraction, "fraction of a generated value's lifetime (a lease, a certificate, a token) after which it is made again")
+	fs.DurationVar(&o.revokeGrace, "generator-revoke-grace", engine.DefaultRevokeGrace, "how long replaced generated values live on before they are revoked, so pods still using them are not cut off")
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
@@ -91,6 +95,9 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	}
 	if o.firstSyncWorkers < 0 {
 		return nil, fmt.Errorf("--first-sync-workers is %d; it must be 0, for the default, or more", o.firstSyncWorkers)
+	}
+	if o.renewFraction <= 0 || o.renewFraction >= 1 {
+		return nil, fmt.Errorf("--generator-renew-fraction is %v; it must be between 0 and 1", o.renewFraction)
 	}
 	if o.statusWorkers < 0 {
 		return nil, fmt.Errorf("--status-workers is %d; it must be 0, for the default, or more", o.statusWorkers)
@@ -175,7 +182,14 @@ func runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	gens, err := generatorRegistry(m)
+	if err != nil {
+		return err
+	}
 	c, err := NewController(Config{
+		Generators:       gens,
+		RenewFraction:    o.renewFraction,
+		RevokeGrace:      o.revokeGrace,
 		Metadata:         meta,
 		GenericTargets:   o.genericTargets,
 		Dynamic:          dyn,
