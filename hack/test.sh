@@ -11,6 +11,10 @@ export SECRETSYNC_CONTROLPLANE_DIR
 # A real Vault server for the Vault provider's tests (built once, cached).
 SECRETSYNC_VAULT_BIN="$(hack/vault.sh)"
 export SECRETSYNC_VAULT_BIN
+# PostgreSQL for the tests of Vault's database secrets engine
+# (internal/pgtest; installed from Debian's packages when missing).
+SECRETSYNC_POSTGRES_BIN_DIR="$(hack/postgres.sh)"
+export SECRETSYNC_POSTGRES_BIN_DIR
 
 echo "--- go vet" >&2
 go vet ./...

@@ -11,6 +11,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/secretsync/secretsync/generator"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/vault"
 	"github.com/secretsync/secretsync/secretstore"
@@ -76,6 +78,65 @@ func Example() {
 	// Output:
 	// user: admin
 	// not found: true
+}
+
+// ExampleNewGenerator registers the VaultDynamicSecret generator, as an
+// operator does in its main, and makes database credentials with it. An
+// HTTP server that answers the one read stands in for Vault here; the
+// package's tests run a real Vault and PostgreSQL.
+func ExampleNewGenerator() {
+	vaultServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Vault-Token") != "hvs.example" || r.URL.Path != "/v1/database/creds/app" {
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"errors":["permission denied"]}`)
+			return
+		}
+		fmt.Fprint(w, `{"lease_id": "database/creds/app/Qx3", "lease_duration": 3600, "renewable": true,
+			"data": {"username": "v-app-Qx3", "password": "example-password"}}`)
+	}))
+	defer vaultServer.Close()
+
+	gens := vault.NewGenerator()
+	defer gens.Close(context.Background())
+	registry, err := generator.NewRegistry(gens)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("kinds:", registry.Kinds())
+
+	dbCreds := &generators.VaultDynamicSecret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "db", UID: "db-uid", Generation: 1},
+		Spec: generators.VaultDynamicSecretSpec{
+			Path: "database/creds/app",
+			Provider: &secretstore.VaultProvider{
+				Server: vaultServer.URL,
+				Auth: &secretstore.VaultAuth{
+					TokenSecretRef: &secretstore.SecretKeySelector{Name: "vault-token", Key: "token"},
+				},
+			},
+		},
+	}
+	g, err := registry.For(generators.KindVaultDynamicSecret)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The engine passes the ExternalSecret's namespace, where the token
+	// Secret is read.
+	res, err := g.Generate(context.Background(), dbCreds, exampleCredentials{"team/vault-token/token": "hvs.example"}, "team")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("username:", string(res.Values["username"]))
+	fmt.Println("ttl:", res.TTL)
+	fmt.Println("state:", res.State)
+	// Output:
+	// kinds: [VaultDynamicSecret]
+	// username: v-app-Qx3
+	// ttl: 1h0m0s
+	// state: map[leaseID:database/creds/app/Qx3]
 }
 
 // exampleCredentials serves Secret keys from a map keyed

@@ -36,8 +36,15 @@ type session struct {
 	// staleAt is when the token is too close to expiry to send; zero
 	// for a token without expiry.
 	staleAt time.Time
-	timer   *time.Timer
-	closed  bool
+	// expires is when the token expires: zero for a token without
+	// expiry, or a static one not yet looked up (see expiry).
+	expires time.Time
+	// staticChecked is whether a static token's expiry was looked up.
+	staticChecked bool
+	timer         *time.Timer
+	closed        bool
+	// released stops renewals: see release.
+	released bool
 }
 
 func newSession(a auth, tokenAPI, loginAPI *api.Client) *session {
@@ -71,6 +78,7 @@ func (s *session) token(ctx context.Context) (uint64, error) {
 func (s *session) loginLocked(ctx context.Context) error {
 	s.valid = false
 	s.stopTimerLocked()
+	sent := time.Now()
 	sec, err := s.auth.login(ctx, s.loginAPI)
 	if err != nil {
 		return fmt.Errorf("%s auth: %w", s.auth.method, err)
@@ -81,25 +89,27 @@ func (s *session) loginLocked(ctx context.Context) error {
 	s.gen++
 	s.api.SetToken(sec.Auth.ClientToken)
 	s.valid = true
-	s.leaseLocked(sec.Auth)
+	s.leaseLocked(sec.Auth, sent)
 	return nil
 }
 
 // leaseLocked records the lease of a token just obtained or renewed and
-// schedules its next renewal.
-func (s *session) leaseLocked(a *api.SecretAuth) {
+// schedules its next renewal. The lease started after sent, when the
+// request was sent, so the expiry counted from then is not late.
+func (s *session) leaseLocked(a *api.SecretAuth, sent time.Time) {
 	s.stopTimerLocked()
 	lease := time.Duration(a.LeaseDuration) * time.Second
 	if lease <= 0 {
 		// Root and other tokens without a TTL never expire.
-		s.staleAt = time.Time{}
+		s.staleAt, s.expires = time.Time{}, time.Time{}
 		return
 	}
 	// Stop sending a token in the last tenth of its lease (at most 30s)
 	// so it cannot expire in flight.
 	margin := min(lease/10, 30*time.Second)
-	s.staleAt = time.Now().Add(lease - margin)
-	if !a.Renewable {
+	s.staleAt = sent.Add(lease - margin)
+	s.expires = sent.Add(lease)
+	if !a.Renewable || s.released {
 		return
 	}
 	gen := s.gen
@@ -128,6 +138,7 @@ func (s *session) renew(gen uint64) {
 	// Reads go on with the token while it is renewed.
 	ctx, cancel := context.WithTimeout(context.Background(), renewTimeout)
 	defer cancel()
+	sent := time.Now()
 	sec, err := s.api.Auth().Token().RenewSelfWithContext(ctx, 0)
 
 	s.mu.Lock()
@@ -141,7 +152,7 @@ func (s *session) renew(gen uint64) {
 		s.valid = false
 		return
 	}
-	s.leaseLocked(sec.Auth)
+	s.leaseLocked(sec.Auth, sent)
 }
 
 // do runs req with a usable token. When req is denied, the token may be
@@ -186,6 +197,47 @@ func (s *session) lookup(ctx context.Context) error {
 		_, err := s.api.Auth().Token().LookupSelfWithContext(ctx)
 		return wrapErr("look up token", err)
 	})
+}
+
+// expiry returns when the token requests are sent with expires, or zero
+// when it does not expire or that is unknown (no auth: a Vault Agent adds
+// the token). A static token is looked up once; a failed lookup leaves
+// its expiry unknown, and is tried again next time unless it was denied.
+func (s *session) expiry(ctx context.Context) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.auth.login != nil || s.auth.static == "" || s.staticChecked {
+		return s.expires
+	}
+	sent := time.Now()
+	sec, err := s.api.Auth().Token().LookupSelfWithContext(ctx)
+	if err != nil {
+		s.staticChecked = isPermissionDenied(wrapErr("", err))
+		return time.Time{}
+	}
+	s.staticChecked = true
+	// The ttl left, in whole seconds, may be rounded up: take the
+	// earlier of it and expire_time.
+	if ttl, err := sec.TokenTTL(); err == nil && ttl > 0 {
+		s.expires = sent.Add(ttl)
+		if at, ok := sec.Data["expire_time"].(string); ok {
+			if t, err := time.Parse(time.RFC3339Nano, at); err == nil && t.Before(s.expires) {
+				s.expires = t
+			}
+		}
+	}
+	return s.expires
+}
+
+// release stops renewing the token and leaves it to expire at the end of
+// its lease. Unlike close it does not revoke it: Vault revokes with a
+// token every lease and child token made with it, which a generator's
+// values may be. The session still serves requests, without renewing.
+func (s *session) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.released = true
+	s.stopTimerLocked()
 }
 
 // close revokes a token obtained by login and stops renewing it. Later

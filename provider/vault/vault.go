@@ -35,9 +35,13 @@
 // up the token and reads no secret. No error carries a secret value or a
 // token.
 //
+// [Generator] serves the VaultDynamicSecret generator kind: it calls a path
+// of any secrets engine (database credentials, PKI certificates, tokens)
+// with the same auth methods and TLS settings, and revokes the leases and
+// tokens it made.
+//
 // The package needs only Vault's API client, github.com/hashicorp/vault/api
-// (MPL-2.0), never the server's code. It does not write secrets (ESO's
-// PushSecret) and does not read dynamic secrets engines.
+// (MPL-2.0), never the server's code.
 package vault
 
 import (
@@ -190,14 +194,23 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	if err != nil {
 		return nil, err
 	}
-	ref := secretstore.Ref(store)
+	c, err := p.newClient(ctx, store, spec, creds)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", secretstore.Ref(store), err)
+	}
+	return c, nil
+}
+
+// newClient builds the client of store, whose validated
+// spec.provider.vault is spec. Its errors do not name the store.
+func (p *Provider) newClient(ctx context.Context, store secretstore.GenericStore, spec *secretstore.VaultProvider, creds provider.Credentials) (*Client, error) {
 	hc, err := transport(ctx, store, spec, creds)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	a, err := newAuth(ctx, store, spec, creds, p.google)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	retry := store.StoreSpec().RetrySettings
 	ns := ""
@@ -206,17 +219,17 @@ func (p *Provider) NewClient(ctx context.Context, store secretstore.GenericStore
 	}
 	tokenAPI, err := newAPI(spec, retry, hc, ns)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	if spec.Auth != nil && spec.Auth.Namespace != nil {
 		ns = *spec.Auth.Namespace
 	}
 	loginAPI, err := newAPI(spec, retry, hc, ns)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
+		return nil, err
 	}
 	return &Client{
-		store:   ref,
+		store:   secretstore.Ref(store),
 		kv:      newKV(spec),
 		cas:     spec.CheckAndSet != nil && spec.CheckAndSet.Required,
 		session: newSession(a, tokenAPI, loginAPI),
