@@ -39,6 +39,7 @@ func registry(m *metrics, kube ...kubeprovider.Option) (*provider.Registry, erro
 func generatorRegistry(m *metrics) (*generator.Registry, error) {
 	return generator.NewRegistry(
 		builtin.Password(), builtin.UUID(), builtin.Fake(),
+		vault.NewGenerator(),
 		webhook.New(), webhook.GitHub(),
 		aws.NewECRGenerator(aws.WithCallObserver(m.cloudCall("aws"))),
 		aws.NewSTSGenerator(aws.WithCallObserver(m.cloudCall("aws"))),
