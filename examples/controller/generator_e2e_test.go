@@ -107,6 +107,7 @@ spec:
 	if n, err := h.env.CountWrites("secrets", ns, restarted); err != nil || n != 0 {
 		t.Errorf("the restarted controller wrote %d Secrets (%v); want 0", n, err)
 	}
+	h.scanForGenerated(t, ns, string(first))
 }
 
 // An ECR token is made again before it expires: at 2/3 of its lifetime,
@@ -180,6 +181,7 @@ spec:
 	if n := len(emu.ECRTokens()); n < 2 {
 		t.Errorf("%d tokens issued, want a renewal", n)
 	}
+	h.scanForGenerated(t, ns, first.password, second.password)
 	es := h.getES(t, ns, "registry")
 	if c := es.Status.ReadyCondition(); c == nil || !strings.Contains(c.Message, "renewed or revoked at") {
 		t.Errorf("the status does not say when the token is renewed: %+v", c)
@@ -359,11 +361,46 @@ spec:
 	if roleExists(current.user) {
 		t.Error("the PostgreSQL role of the deleted ExternalSecret's credential still exists")
 	}
+	cert, _ := h.getSecret(ns, "web-tls")
+	h.scanForGenerated(t, ns, first.password, second.password, current.password, string(cert.Data["tls.key"]))
 	leases, err := v.Client.Logical().ListWithContext(ctx, "sys/leases/lookup/database/creds/app")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if leases != nil && leases.Data["keys"] != nil && len(leases.Data["keys"].([]any)) > 0 {
 		t.Errorf("Vault still holds leases of database/creds/app: %v", leases.Data["keys"])
+	}
+}
+
+// scanForGenerated fails the test if a generated value shows in the
+// controller's logs, or in the events or ExternalSecret statuses of ns:
+// generated values cannot be planted as canaries, so each test hands
+// over the ones it saw.
+func (h *harness) scanForGenerated(t *testing.T, ns string, values ...string) {
+	t.Helper()
+	events, err := h.admin.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := h.crd.rest.Get().Namespace(ns).Resource(resExternalSecrets).DoRaw(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := logs.String()
+	for _, v := range values {
+		if len(v) < 8 {
+			continue // too short to be told from other text
+		}
+		if strings.Contains(all, v) {
+			t.Error("a generated value shows in the controller's logs")
+		}
+		for _, e := range events.Items {
+			if strings.Contains(e.Message, v) {
+				t.Errorf("event %s/%s shows a generated value", e.Reason, e.InvolvedObject.Name)
+			}
+		}
+		if strings.Contains(string(raw), v) {
+			t.Error("an ExternalSecret shows a generated value")
+		}
 	}
 }
