@@ -106,7 +106,7 @@ func (e *Engine) Push(ctx context.Context, ps *pushsecret.PushSecret) (PushResul
 			if ps.RefreshInterval() == 0 {
 				wait = 0
 			}
-			return PushResult{Status: ps.Status, RequeueAfter: wait}, nil
+			return PushResult{Status: ps.Status, RequeueAfter: e.untilGenerated(name, now, wait)}, nil
 		}
 	}
 
@@ -124,10 +124,26 @@ func (e *Engine) Push(ctx context.Context, ps *pushsecret.PushSecret) (PushResul
 	if ps.RefreshInterval() > 0 {
 		res.RequeueAfter = ps.RefreshInterval()
 	}
+	res.RequeueAfter = e.untilGenerated(name, now, res.RequeueAfter)
 	e.mu.Lock()
 	e.pushStates()[name] = &pushState{synced: synced, lastPush: now, sourceRV: rv, specHash: specHash, lastError: res.Err != nil}
 	e.mu.Unlock()
 	return res, res.Err
+}
+
+// untilGenerated shortens wait to when what was generated for name is
+// next renewed or revoked.
+func (e *Engine) untilGenerated(name types.NamespacedName, now time.Time, wait time.Duration) time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, ok := e.state[name]
+	if !ok || st.genNext.IsZero() {
+		return wait
+	}
+	if d := max(st.genNext.Sub(now), time.Second); wait == 0 || d < wait {
+		return d
+	}
+	return wait
 }
 
 // ForgetPush drops what the engine remembers of a PushSecret; call it when
@@ -170,7 +186,12 @@ func (e *Engine) pushSource(ctx context.Context, ps *pushsecret.PushSecret) (sou
 	sel := ps.Spec.Selector
 	switch {
 	case sel.GeneratorRef != nil:
-		return source{}, fmt.Errorf("selector.generatorRef: generators are not supported yet; push a Secret")
+		values, err := e.generated(ctx, pushGeneratorOwner(ps), "selector", *sel.GeneratorRef, pushOwnerRef(ps))
+		if err != nil {
+			return source{}, fmt.Errorf("selector.generatorRef: %w", err)
+		}
+		// What was generated changes only when it is made again.
+		return source{values: values, rv: "generated/" + hashOf(flatten(values))}, nil
 	case sel.Secret == nil:
 		return source{}, errors.New("selector.secret is not set")
 	case sel.Secret.Name == "":
@@ -494,10 +515,43 @@ func pushSpecHash(ps *pushsecret.PushSecret) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// pushGeneratorOwner stands for ps where the engine keeps what a generator
+// made for it: the state Secret is named after ps and labelled with its UID.
+func pushGeneratorOwner(ps *pushsecret.PushSecret) *externalsecret.ExternalSecret {
+	return &externalsecret.ExternalSecret{
+		ObjectMeta: metav1.ObjectMeta{Name: ps.Name, Namespace: ps.Namespace, UID: ps.UID},
+		Spec:       externalsecret.ExternalSecretSpec{RefreshInterval: ps.Spec.RefreshInterval},
+	}
+}
+
+func pushOwnerRef(ps *pushsecret.PushSecret) *metav1.OwnerReference {
+	return &metav1.OwnerReference{
+		APIVersion: pushsecret.SchemeGroupVersion.String(), Kind: pushsecret.Kind,
+		Name: ps.Name, UID: ps.UID, BlockOwnerDeletion: ptrTo(true),
+	}
+}
+
+func flatten(values map[string][]byte) []byte {
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b []byte
+	for _, k := range keys {
+		b = append(b, k...)
+		b = append(b, 0)
+		b = append(b, values[k]...)
+		b = append(b, 0)
+	}
+	return b
+}
+
 // holdForDeletion adds PushFinalizer to a PushSecret with deletionPolicy
-// Delete, and removes it from one without.
+// Delete, or one that pushes generated values, which are revoked when it
+// goes, and removes it from one with neither.
 func (e *Engine) holdForDeletion(ctx context.Context, ps *pushsecret.PushSecret) error {
-	want := ps.Spec.DeletionPolicy == pushsecret.DeletionPolicyDelete
+	want := ps.Spec.DeletionPolicy == pushsecret.DeletionPolicyDelete || ps.Spec.Selector.GeneratorRef != nil
 	has := slices.Contains(ps.Finalizers, PushFinalizer)
 	if want == has {
 		return nil
@@ -574,6 +628,11 @@ func (e *Engine) pushDeleted(ctx context.Context, ps *pushsecret.PushSecret) (Pu
 				res.Deleted++
 				logger.Info("Deleted a pushed remote secret, as deletionPolicy Delete says", "pushsecret", klog.KObj(ps), "store", storeName, "remoteKey", ref.RemoteKey, "property", ref.Property)
 			}
+		}
+	}
+	if ps.Spec.Selector.GeneratorRef != nil {
+		if err := e.RevokeGenerated(ctx, pushGeneratorOwner(ps)); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

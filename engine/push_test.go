@@ -9,10 +9,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/generator"
+	"github.com/secretsync/secretsync/generators"
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/provider/fake"
 	"github.com/secretsync/secretsync/pushsecret"
@@ -115,6 +118,7 @@ func TestPush(t *testing.T) {
 		"generator": func() *pushsecret.PushSecret {
 			p := testPushSecret("store")
 			p.Spec.Selector = pushsecret.Selector{GeneratorRef: &externalsecret.GeneratorRef{Kind: "Password", Name: "p"}}
+			p.Finalizers = []string{PushFinalizer}
 			return p
 		}(),
 		"label selection": func() *pushsecret.PushSecret {
@@ -198,5 +202,47 @@ func TestPushDataToAndTemplate(t *testing.T) {
 	}
 	if n := len(res.Status.SyncedPushSecrets["SecretStore/app/labelled"]); n != 3 || len(res.Status.SyncedPushSecrets) != 1 {
 		t.Errorf("synced %v, want 3 entries in the labelled store only", res.Status.SyncedPushSecrets)
+	}
+}
+
+// A PushSecret whose selector is a generator pushes what it made, kept
+// across pushes, and revokes it when it goes.
+func TestPushGenerated(t *testing.T) {
+	mem := fake.NewMemory()
+	reg, err := provider.NewRegistry(mem.Provider())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := &leases{ttl: time.Hour}
+	gens, err := generator.NewRegistry(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getter := generatorGetterFunc(func(_ context.Context, ref externalsecret.GeneratorRef, ns string) (runtime.Object, error) {
+		return &generators.Fake{ObjectMeta: metav1.ObjectMeta{Name: ref.Name, Namespace: ns}}, nil
+	})
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	e, err := New(Config{Kube: kubefake.NewSimpleClientset(), Registry: reg, Stores: storesOf(testStore("store")),
+		Generators: gens, GeneratorObjects: getter, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := testPushSecret("store", pushData("password", "db", ""))
+	ps.Spec.Selector = pushsecret.Selector{GeneratorRef: &externalsecret.GeneratorRef{Kind: "Fake", Name: "pw"}}
+	ps.Finalizers = []string{PushFinalizer} // as holdForDeletion would add through the CRD client
+	res, err := e.Push(context.Background(), ps)
+	if err != nil || res.Pushed != 1 {
+		t.Fatalf("pushed %d, %v", res.Pushed, err)
+	}
+	if v, _ := mem.Get("db"); string(v) != canary+"lease-1" {
+		t.Error("the generated value was not pushed")
+	}
+	now = now.Add(2 * time.Minute)
+	ps.Status = res.Status
+	if res, err = e.Push(context.Background(), ps); err != nil || res.Pushed != 0 || gen.n != 1 {
+		t.Errorf("a second push: pushed %d, %d generations, %v", res.Pushed, gen.n, err)
+	}
+	if res.RequeueAfter != time.Minute {
+		t.Errorf("requeue after %v, want the refresh interval", res.RequeueAfter)
 	}
 }
