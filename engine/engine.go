@@ -117,6 +117,10 @@ type Config struct {
 	// OnProviderCall, if set, is called after each provider call with the
 	// provider's name, the operation and its error.
 	OnProviderCall func(provider, operation string, err error)
+	// Audit, if set, is called with a record of each call made to a store:
+	// reads for ExternalSecrets and PushSecrets, and PushSecret writes.
+	// See [Access].
+	Audit func(Access)
 	// OnSecretWrite, if set, is called after each Secret written.
 	OnSecretWrite func(reconcile.Action)
 	// Now returns the time; time.Now when nil.
@@ -170,6 +174,10 @@ type esState struct {
 	genNext time.Time
 	// finalized is the UID the engine added GeneratorFinalizer to.
 	finalized types.UID
+	// forceSeen is the force-sync annotation at the last sync, when
+	// forceKnown.
+	forceSeen  string
+	forceKnown bool
 }
 
 // remoteKey is one remote secret: the key in a store.
@@ -374,8 +382,9 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		return Result{}, reconcile.Input{}, err
 	}
 	now := e.cfg.Now()
+	fresh := e.forceSynced(st, es)
 	e.mu.Lock()
-	lastRead, force := st.lastRead, st.force || req.Force
+	lastRead, force := st.lastRead, st.force || req.Force || fresh
 	st.force = false
 	// Generated values are renewed, and replaced ones revoked, when they
 	// are due, whatever the refresh schedule; after a restart the engine
@@ -410,7 +419,7 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		e.mu.Lock()
 		st.genNext = time.Time{}
 		e.mu.Unlock()
-		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es, main: main, owner: req.Owner})
+		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es, main: main, owner: req.Owner, fresh: fresh})
 		cancel()
 		if in.ConfigMaps, in.Secrets, err = e.templateSources(ctx, es); err != nil {
 			in.Fetched, in.StoreErr = nil, err
@@ -711,6 +720,8 @@ type clients struct {
 	// owner is the host's resource, when the ExternalSecret is built in
 	// memory.
 	owner *metav1.OwnerReference
+	// fresh reads from the stores, not from shared reads: force-sync.
+	fresh bool
 }
 
 // Generate serves generatorRef entries: see [reconcile.Generators].
@@ -742,6 +753,10 @@ func (c *clients) Client(ctx context.Context, ref externalsecret.SecretStoreRef)
 	if c.es.Status.SyncedResourceVersion != c.es.SyncVersion() && (window == 0 || window > firstSyncWindow) {
 		window = firstSyncWindow
 	}
+	if c.fresh {
+		window = 0
+	}
 	reader := types.NamespacedName{Namespace: c.es.Namespace, Name: c.es.Name}
+	client = c.e.audited(client, store, externalsecret.Kind, c.es.Namespace, c.es.Name)
 	return c.e.reads.Client(client, reconcile.StoreIDOf(store), reader, window), nil
 }

@@ -166,6 +166,7 @@ func (e *Engine) generated(ctx context.Context, es *externalsecret.ExternalSecre
 		}
 	}
 	res, err := g.Generate(ctx, obj, e.clients.creds, es.Namespace)
+	e.auditGenerator("Generate", es, ref.Kind, ref.Name, err)
 	if err != nil {
 		return nil, fmt.Errorf("generator %s %s: %w", ref.Kind, ref.Name, err)
 	}
@@ -229,6 +230,17 @@ func (e *Engine) generated(ctx context.Context, es *externalsecret.ExternalSecre
 	}
 	e.noteGeneratorEvent(es, renewAt, revs)
 	return res.Values, nil
+}
+
+// auditGenerator records a call to a generator.
+func (e *Engine) auditGenerator(op string, es *externalsecret.ExternalSecret, kind, name string, err error) {
+	if e.cfg.Audit == nil {
+		return
+	}
+	r := Access{Time: e.cfg.Now(), Resource: externalsecret.Kind, Namespace: es.Namespace, Name: es.Name,
+		StoreRef: "Generator/" + kind + "/" + name, Provider: kind, Operation: op}
+	r.Result, r.Error = accessResult(err)
+	e.cfg.Audit(r)
 }
 
 // renewAt is when values made at now with lifetime ttl are made again: at
@@ -311,7 +323,16 @@ func (e *Engine) revoke(ctx context.Context, namespace string, r revocation) err
 	if err := json.Unmarshal(r.Resource, obj); err != nil {
 		return fmt.Errorf("revoke: generator %s: %w", r.Kind, err)
 	}
-	if err := revoker.Revoke(ctx, obj, e.clients.creds, namespace, r.State); err != nil {
+	err = revoker.Revoke(ctx, obj, e.clients.creds, namespace, r.State)
+	if e.cfg.Audit != nil {
+		rec := Access{Time: e.cfg.Now(), Namespace: namespace, StoreRef: "Generator/" + r.Kind, Provider: r.Kind, Operation: "Revoke"}
+		if m, ok := obj.(interface{ GetName() string }); ok {
+			rec.StoreRef += "/" + m.GetName()
+		}
+		rec.Result, rec.Error = accessResult(err)
+		e.cfg.Audit(rec)
+	}
+	if err != nil {
 		return fmt.Errorf("revoke generated values of %s: %w", r.Kind, err)
 	}
 	klog.FromContext(ctx).V(1).Info("Revoked generated values", "generator", r.Kind, "namespace", namespace)

@@ -395,6 +395,8 @@ func (e *Engine) pushToStore(ctx context.Context, ps *pushsecret.PushSecret, sto
 	if !ok {
 		return []error{fmt.Errorf("%s: provider %s: %w", storeName, providerName(store), provider.ErrPushUnsupported)}
 	}
+	client = e.audited(client, store, pushsecret.Kind, ps.Namespace, ps.Name)
+	pusher = e.auditedPusher(pusher, client)
 	var errs []error
 	for _, en := range entries {
 		ref := en.data.Match.RemoteRef
@@ -614,6 +616,7 @@ func (e *Engine) pushDeleted(ctx context.Context, ps *pushsecret.PushSecret) (Pu
 				errs = append(errs, fmt.Errorf("%s: %w", storeName, provider.ErrPushUnsupported))
 				continue
 			}
+			pusher = e.auditedPusher(pusher, e.audited(client, store, pushsecret.Kind, ps.Namespace, ps.Name))
 			keys := make([]string, 0, len(entries))
 			for k := range entries {
 				keys = append(keys, k)

@@ -112,6 +112,28 @@ func (c *Cache) Client(client provider.Client, store StoreID, reader types.Names
 	return &cachedClient{Client: client, cache: c, store: store, reader: reader, maxAge: maxAge}
 }
 
+// Forget drops the reads of key in every version of the store named by
+// kind, namespace and name, whatever its UID and generation, so that the
+// next read of it goes to the store: for a host told that the remote
+// value changed. It returns how many reads it dropped.
+func (c *Cache) Forget(kind, namespace, name, key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for k, e := range c.entries {
+		if k.store.Kind == kind && k.store.Namespace == namespace && k.store.Name == name && k.ref.Key == key {
+			select {
+			case <-e.done:
+				delete(c.entries, k)
+				n++
+			default:
+				// A read under way is fresh enough.
+			}
+		}
+	}
+	return n
+}
+
 // Len returns how many reads are held.
 func (c *Cache) Len() int {
 	c.mu.Lock()

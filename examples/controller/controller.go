@@ -73,6 +73,8 @@ type Config struct {
 	// Generators serves generatorRef entries; RenewFraction and
 	// RevokeGrace tune the lifecycle of what they generate (see
 	// engine.Config).
+	// Audit, if set, receives a record of each call to a store.
+	Audit         func(engine.Access)
 	Generators    *generator.Registry
 	RenewFraction float64
 	RevokeGrace   time.Duration
@@ -255,6 +257,7 @@ func NewController(cfg Config) (*Controller, error) {
 		FetchTimeout:        cfg.FetchTimeout,
 		AllowGenericTargets: cfg.GenericTargets,
 		Generators:          cfg.Generators,
+		Audit:               cfg.Audit,
 		RenewFraction:       cfg.RenewFraction,
 		RevokeGrace:         cfg.RevokeGrace,
 		Dynamic:             cfg.Dynamic,

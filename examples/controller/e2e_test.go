@@ -228,9 +228,10 @@ func (h *harness) apply(t *testing.T, manifest string, args ...any) {
 }
 
 type runningController struct {
-	mem     *fake.Memory
-	metrics *metrics
-	stop    func()
+	mem        *fake.Memory
+	metrics    *metrics
+	stop       func()
+	controller *Controller
 }
 
 type controllerOpts struct {
@@ -301,7 +302,7 @@ func (h *harness) runController(t *testing.T, restCfg *rest.Config, o controller
 		}
 		return m.ready.Load(), "the controller's caches have not synced"
 	})
-	return &runningController{mem: mem, metrics: m, stop: stop}
+	return &runningController{mem: mem, metrics: m, stop: stop, controller: c}
 }
 
 // waitIdle waits until the controller recording into m has no

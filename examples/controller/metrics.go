@@ -22,6 +22,8 @@ type metrics struct {
 	reconcileTime *prometheus.HistogramVec
 	providerCalls *prometheus.CounterVec
 	secretWrites  *prometheus.CounterVec
+	storeAccess   *prometheus.CounterVec
+	refreshes     *prometheus.CounterVec
 	ready         atomic.Bool
 
 	queueAdds, queueRetries       *prometheus.CounterVec
@@ -51,6 +53,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		secretWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "secretsync_secret_writes_total", Help: "Writes of Secrets by action.",
 		}, []string{"action"}),
+		storeAccess: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "secretsync_store_access_total", Help: "Calls to stores, as the audit trail records them, by store, the namespace of the ExternalSecret or PushSecret, operation and result.",
+		}, []string{"store", "namespace", "operation", "result"}),
+		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "secretsync_refresh_requests_total", Help: "Requests to the refresh endpoint by HTTP status code.",
+		}, []string{"code"}),
 		queueDepth:      gauge("workqueue_depth", "Current depth of the workqueue."),
 		queueAdds:       counter("workqueue_adds_total", "Items added to the workqueue."),
 		queueRetries:    counter("workqueue_retries_total", "Retries handled by the workqueue."),
@@ -65,7 +73,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"name"}),
 	}
-	reg.MustRegister(m.syncs, m.reconcileTime, m.providerCalls, m.secretWrites,
+	reg.MustRegister(m.syncs, m.reconcileTime, m.providerCalls, m.secretWrites, m.storeAccess, m.refreshes,
 		m.queueDepth, m.queueAdds, m.queueRetries, m.queueUnfinished, m.queueLongest, m.queueLatency, m.queueWork)
 	return m
 }

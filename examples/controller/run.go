@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -15,6 +16,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/time/rate"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/dynamic"
@@ -30,6 +32,7 @@ import (
 	"github.com/secretsync/secretsync/engine"
 	kubeprovider "github.com/secretsync/secretsync/provider/kubernetes"
 	"github.com/secretsync/secretsync/reconcile"
+	"github.com/secretsync/secretsync/refresh"
 	"github.com/secretsync/secretsync/rollout"
 	rolloutcontroller "github.com/secretsync/secretsync/rollout/controller"
 )
@@ -56,10 +59,46 @@ type runOptions struct {
 	genericTargets    bool
 	renewFraction     float64
 	revokeGrace       time.Duration
+	auditLog          string
+	refreshAddr       string
+	refreshTokenFile  string
+	refreshHMACFile   string
+	refreshRate       float64
 }
 
 func parseRunFlags(args []string) (*runOptions, error) {
 	o := &runOptions{}
+	fs := runFlags(o)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if o.workers < 1 {
+		return nil, fmt.Errorf("--workers is %d; it must be at least 1", o.workers)
+	}
+	if o.firstSyncWorkers < 0 {
+		return nil, fmt.Errorf("--first-sync-workers is %d; it must be 0, for the default, or more", o.firstSyncWorkers)
+	}
+	if o.renewFraction <= 0 || o.renewFraction >= 1 {
+		return nil, fmt.Errorf("--generator-renew-fraction is %v; it must be between 0 and 1", o.renewFraction)
+	}
+	if o.statusWorkers < 0 {
+		return nil, fmt.Errorf("--status-workers is %d; it must be 0, for the default, or more", o.statusWorkers)
+	}
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	if err := klogFlags.Set("v", strconv.Itoa(min(o.verbosity, maxClientGoVerbosity))); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// runFlags defines the flags of `run` on o. The Helm chart has a value
+// for each (deploy/helm/secretsync/values.yaml), which chart_test.go
+// checks.
+func runFlags(o *runOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file; in-cluster config when empty")
 	fs.StringVar(&o.namespace, "namespace", "", "watch only this namespace; all namespaces when empty")
@@ -81,31 +120,13 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	fs.BoolVar(&o.genericTargets, "unsafe-allow-generic-targets", false, "let ExternalSecrets write targets other than Secrets (spec.target.manifest): ConfigMaps and custom resources, which are not encrypted at rest as Secrets may be and which anyone who may read them reads the values in; the controller's RBAC must allow writing those kinds")
 	fs.Float64Var(&o.renewFraction, "generator-renew-fraction", engine.DefaultRenewFraction, "fraction of a generated value's lifetime (a lease, a certificate, a token) after which it is made again")
 	fs.DurationVar(&o.revokeGrace, "generator-revoke-grace", engine.DefaultRevokeGrace, "how long replaced generated values live on before they are revoked, so pods still using them are not cut off")
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(klogFlags)
+	fs.StringVar(&o.auditLog, "audit-log", "", "write the audit trail, one JSON record per call to a store (who, which key, which identity, the result; never a value), to this file, or - for standard output; off when empty")
+	fs.StringVar(&o.refreshAddr, "refresh-addr", "", "address of the refresh endpoint (POST /refresh: store S, key K changed); off when empty")
+	fs.StringVar(&o.refreshTokenFile, "refresh-token-file", "", "file holding the bearer token the refresh endpoint accepts, such as a key of a Secret mounted as a volume")
+	fs.StringVar(&o.refreshHMACFile, "refresh-hmac-key-file", "", "file holding the key of the HMAC-SHA256 body signatures the refresh endpoint accepts (header X-Secretsync-Signature: sha256=<hex>)")
+	fs.Float64Var(&o.refreshRate, "refresh-rate", 10, "requests a second the refresh endpoint serves, in bursts of twice as many")
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments %v", fs.Args())
-	}
-	if o.workers < 1 {
-		return nil, fmt.Errorf("--workers is %d; it must be at least 1", o.workers)
-	}
-	if o.firstSyncWorkers < 0 {
-		return nil, fmt.Errorf("--first-sync-workers is %d; it must be 0, for the default, or more", o.firstSyncWorkers)
-	}
-	if o.renewFraction <= 0 || o.renewFraction >= 1 {
-		return nil, fmt.Errorf("--generator-renew-fraction is %v; it must be between 0 and 1", o.renewFraction)
-	}
-	if o.statusWorkers < 0 {
-		return nil, fmt.Errorf("--status-workers is %d; it must be 0, for the default, or more", o.statusWorkers)
-	}
-	if err := klogFlags.Set("v", strconv.Itoa(min(o.verbosity, maxClientGoVerbosity))); err != nil {
-		return nil, err
-	}
-	return o, nil
+	return fs
 }
 
 // maxClientGoVerbosity is the highest klog verbosity client-go runs at: at
@@ -186,8 +207,14 @@ func runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	audit, err := openAudit(o.auditLog, m)
+	if err != nil {
+		return fmt.Errorf("--audit-log: %w", err)
+	}
+	defer audit.Close()
 	c, err := NewController(Config{
 		Generators:       gens,
+		Audit:            audit.record,
 		RenewFraction:    o.renewFraction,
 		RevokeGrace:      o.revokeGrace,
 		Metadata:         meta,
@@ -227,6 +254,20 @@ func runCmd(ctx context.Context, args []string) error {
 			handler = mux
 		}
 		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
+
+	if o.refreshAddr != "" {
+		srv, err := refreshServer(o, c, m)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", o.refreshAddr)
+		if err != nil {
+			return fmt.Errorf("refresh endpoint: %w", err)
+		}
+		logger.Info("Serving the refresh endpoint", "addr", ln.Addr().String())
 		go srv.Serve(ln)
 		defer srv.Close()
 	}
@@ -273,4 +314,38 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+}
+
+// refreshServer serves POST /refresh over the controller's engine, with
+// the token and key the flags name.
+func refreshServer(o *runOptions, c *Controller, m *metrics) (*http.Server, error) {
+	read := func(flag, path string) ([]byte, error) {
+		if path == "" {
+			return nil, nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		return bytes.TrimSpace(b), nil
+	}
+	token, err := read("--refresh-token-file", o.refreshTokenFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := read("--refresh-hmac-key-file", o.refreshHMACFile)
+	if err != nil {
+		return nil, err
+	}
+	h, err := refresh.NewHandler(refresh.Config{
+		Changed: c.engine.Changed, Token: token, HMACKey: key,
+		Rate: rate.Limit(o.refreshRate), Burst: max(1, int(2*o.refreshRate)),
+		OnRequest: func(code, _ int) { m.refreshes.WithLabelValues(strconv.Itoa(code)).Inc() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--refresh-addr: %w (set --refresh-token-file or --refresh-hmac-key-file)", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/refresh", h)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}, nil
 }
