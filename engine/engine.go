@@ -178,6 +178,9 @@ type esState struct {
 	// forceKnown.
 	forceSeen  string
 	forceKnown bool
+	// changed is set by Changed: the next read takes the one fresh read
+	// the readers of the changed key share, whatever the refresh interval.
+	changed bool
 }
 
 // remoteKey is one remote secret: the key in a store.
@@ -385,7 +388,8 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 	fresh := e.forceSynced(st, es)
 	e.mu.Lock()
 	lastRead, force := st.lastRead, st.force || req.Force || fresh
-	st.force = false
+	changed := st.changed
+	st.force, st.changed = false, false
 	// Generated values are renewed, and replaced ones revoked, when they
 	// are due, whatever the refresh schedule; after a restart the engine
 	// does not know when that is, and reads once to learn it.
@@ -419,7 +423,7 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 		e.mu.Lock()
 		st.genNext = time.Time{}
 		e.mu.Unlock()
-		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es, main: main, owner: req.Owner, fresh: fresh})
+		in.Fetched = reconcile.Fetch(fetchCtx, es, &clients{e: e, es: es, main: main, owner: req.Owner, fresh: fresh, changed: changed})
 		cancel()
 		if in.ConfigMaps, in.Secrets, err = e.templateSources(ctx, es); err != nil {
 			in.Fetched, in.StoreErr = nil, err
@@ -722,6 +726,8 @@ type clients struct {
 	owner *metav1.OwnerReference
 	// fresh reads from the stores, not from shared reads: force-sync.
 	fresh bool
+	// changed shares reads made since Changed dropped the old ones.
+	changed bool
 }
 
 // Generate serves generatorRef entries: see [reconcile.Generators].
@@ -751,6 +757,9 @@ func (c *clients) Client(ctx context.Context, ref externalsecret.SecretStoreRef)
 	// younger than its refresh interval.
 	window := c.es.RefreshInterval()
 	if c.es.Status.SyncedResourceVersion != c.es.SyncVersion() && (window == 0 || window > firstSyncWindow) {
+		window = firstSyncWindow
+	}
+	if c.changed && window < firstSyncWindow {
 		window = firstSyncWindow
 	}
 	if c.fresh {

@@ -27,6 +27,7 @@ func (e *Engine) Changed(store StoreKey, key string) int {
 	for name := range e.readers[remoteKey{store: store, key: key}] {
 		st := e.stateOfLocked(name)
 		st.force = true
+		st.changed = true
 		st.lastRead = time.Time{}
 		names = append(names, name)
 	}

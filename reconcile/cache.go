@@ -120,15 +120,12 @@ func (c *Cache) Forget(kind, namespace, name, key string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := 0
-	for k, e := range c.entries {
+	for k := range c.entries {
 		if k.store.Kind == kind && k.store.Namespace == namespace && k.store.Name == name && k.ref.Key == key {
-			select {
-			case <-e.done:
-				delete(c.entries, k)
-				n++
-			default:
-				// A read under way is fresh enough.
-			}
+			// A read under way may have started before the change: those
+			// waiting for it get it, later readers read again.
+			delete(c.entries, k)
+			n++
 		}
 	}
 	return n

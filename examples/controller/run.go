@@ -263,13 +263,20 @@ func runCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", o.refreshAddr)
-		if err != nil {
-			return fmt.Errorf("refresh endpoint: %w", err)
+		// Only the replica that syncs knows who reads what: the endpoint
+		// listens while it leads, and a request to another replica is
+		// refused, for its sender to retry.
+		inner := run
+		run = func(ctx context.Context) error {
+			ln, err := net.Listen("tcp", o.refreshAddr)
+			if err != nil {
+				return fmt.Errorf("refresh endpoint: %w", err)
+			}
+			logger.Info("Serving the refresh endpoint", "addr", ln.Addr().String())
+			go srv.Serve(ln)
+			defer srv.Close()
+			return inner(ctx)
 		}
-		logger.Info("Serving the refresh endpoint", "addr", ln.Addr().String())
-		go srv.Serve(ln)
-		defer srv.Close()
 	}
 
 	if !o.leaderElect {
