@@ -11,6 +11,10 @@ export SECRETSYNC_CONTROLPLANE_DIR
 # A real Vault server for the Vault provider's tests (built once, cached).
 SECRETSYNC_VAULT_BIN="$(hack/vault.sh)"
 export SECRETSYNC_VAULT_BIN
+# Helm, for the tests of the chart in deploy/helm (built once from its Go
+# module, cached).
+SECRETSYNC_HELM_BIN="$(hack/helm.sh)"
+export SECRETSYNC_HELM_BIN
 # PostgreSQL for the tests of Vault's database secrets engine
 # (internal/pgtest; installed from Debian's packages when missing).
 SECRETSYNC_POSTGRES_BIN_DIR="$(hack/postgres.sh)"
@@ -31,6 +35,16 @@ echo "--- examples/secretreference: go vet, go test" >&2
   cd examples/secretreference
   go vet ./...
   go test -count=1 -timeout 10m ./...
+)
+
+# The image tool is a module of its own, which keeps go-containerregistry
+# out of this one. Its test builds the image for this machine's platform,
+# unpacks it and runs the controller binary it holds.
+echo "--- hack/image: go vet, go test" >&2
+(
+  cd hack/image
+  go vet ./...
+  go test -count=1 -timeout 15m ./...
 )
 
 # Four targets at 15 s each: about a minute in all. A new input is
