@@ -3,9 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -241,3 +243,30 @@ func newGenerator(kind string) (runtime.Object, string, error) {
 
 // REST returns the REST client under c, for requests it has no method for.
 func (c *CRDClient) REST() rest.Interface { return c.rest }
+
+// setFinalizer adds finalizer to obj, or removes it, with an update
+// through Config.CRD; nothing when obj is already so. Removing it from an
+// object already gone is not an error.
+func (e *Engine) setFinalizer(ctx context.Context, obj Object, finalizer string, want bool) error {
+	if slices.Contains(obj.GetFinalizers(), finalizer) == want {
+		return nil
+	}
+	if e.cfg.CRD == nil {
+		return fmt.Errorf("engine.Config.CRD is nil: the engine cannot set finalizer %s", finalizer)
+	}
+	updated := obj.DeepCopyObject().(Object)
+	if want {
+		updated.SetFinalizers(append(updated.GetFinalizers(), finalizer))
+	} else {
+		updated.SetFinalizers(slices.DeleteFunc(updated.GetFinalizers(), func(f string) bool { return f == finalizer }))
+	}
+	err := e.cfg.CRD.Update(ctx, updated, e.cfg.FieldManager)
+	if err != nil && !(apierrors.IsNotFound(err) && !want) {
+		kind := obj.GetObjectKind().GroupVersionKind().Kind
+		if kind == "" {
+			kind = fmt.Sprintf("%T", obj)
+		}
+		return fmt.Errorf("set finalizer %s of %s %s/%s: %w", finalizer, kind, obj.GetNamespace(), obj.GetName(), err)
+	}
+	return nil
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -391,19 +390,11 @@ func (e *Engine) releaseGenerated(ctx context.Context, es *externalsecret.Extern
 	if err := e.RevokeGenerated(ctx, es); err != nil {
 		return err
 	}
-	if e.cfg.CRD == nil {
-		return errors.New("engine.Config.CRD is nil: the engine cannot remove its finalizer")
-	}
-	updated := es.DeepCopy()
-	updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == GeneratorFinalizer })
-	if err := e.cfg.CRD.Update(ctx, updated, e.cfg.FieldManager); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("remove the finalizer of ExternalSecret %s/%s: %w", es.Namespace, es.Name, err)
-	}
-	return nil
+	return e.setFinalizer(ctx, es, GeneratorFinalizer, false)
 }
 
 func (e *Engine) addGeneratorFinalizer(ctx context.Context, es *externalsecret.ExternalSecret) error {
-	if slices.Contains(es.Finalizers, GeneratorFinalizer) || es.UID == "" {
+	if es.UID == "" {
 		return nil
 	}
 	e.mu.Lock()
@@ -412,13 +403,8 @@ func (e *Engine) addGeneratorFinalizer(ctx context.Context, es *externalsecret.E
 	if done {
 		return nil
 	}
-	if e.cfg.CRD == nil {
-		return errors.New("engine.Config.CRD is nil: the engine cannot hold the ExternalSecret until its generated values are revoked")
-	}
-	updated := es.DeepCopy()
-	updated.Finalizers = append(updated.Finalizers, GeneratorFinalizer)
-	if err := e.cfg.CRD.Update(ctx, updated, e.cfg.FieldManager); err != nil {
-		return fmt.Errorf("add finalizer %s to ExternalSecret %s/%s: %w", GeneratorFinalizer, es.Namespace, es.Name, err)
+	if err := e.setFinalizer(ctx, es, GeneratorFinalizer, true); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	e.stateOfLocked(types.NamespacedName{Namespace: es.Namespace, Name: es.Name}).finalized = es.UID

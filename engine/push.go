@@ -554,23 +554,7 @@ func flatten(values map[string][]byte) []byte {
 // goes, and removes it from one with neither.
 func (e *Engine) holdForDeletion(ctx context.Context, ps *pushsecret.PushSecret) error {
 	want := ps.Spec.DeletionPolicy == pushsecret.DeletionPolicyDelete || ps.Spec.Selector.GeneratorRef != nil
-	has := slices.Contains(ps.Finalizers, PushFinalizer)
-	if want == has {
-		return nil
-	}
-	if e.cfg.CRD == nil {
-		return errors.New("engine.Config.CRD is nil: the engine cannot hold a PushSecret with deletionPolicy Delete")
-	}
-	updated := ps.DeepCopy()
-	if want {
-		updated.Finalizers = append(updated.Finalizers, PushFinalizer)
-	} else {
-		updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == PushFinalizer })
-	}
-	if err := e.cfg.CRD.Update(ctx, updated, e.cfg.FieldManager); err != nil {
-		return fmt.Errorf("update finalizers of PushSecret %s/%s: %w", ps.Namespace, ps.Name, err)
-	}
-	return nil
+	return e.setFinalizer(ctx, ps, PushFinalizer, want)
 }
 
 // pushDeleted deletes what a PushSecret with deletionPolicy Delete pushed,
@@ -642,13 +626,8 @@ func (e *Engine) pushDeleted(ctx context.Context, ps *pushsecret.PushSecret) (Pu
 		res.Err = err
 		return res, err
 	}
-	updated := ps.DeepCopy()
-	updated.Finalizers = slices.DeleteFunc(updated.Finalizers, func(f string) bool { return f == PushFinalizer })
-	if e.cfg.CRD == nil {
-		return res, errors.New("engine.Config.CRD is nil: the engine cannot release a PushSecret")
-	}
-	if err := e.cfg.CRD.Update(ctx, updated, e.cfg.FieldManager); err != nil && !apierrors.IsNotFound(err) {
-		return res, fmt.Errorf("remove the finalizer of PushSecret %s/%s: %w", ps.Namespace, ps.Name, err)
+	if err := e.setFinalizer(ctx, ps, PushFinalizer, false); err != nil {
+		return res, err
 	}
 	e.ForgetPush(types.NamespacedName{Namespace: ps.Namespace, Name: ps.Name})
 	return res, nil
