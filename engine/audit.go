@@ -2,8 +2,11 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/secretsync/secretsync/provider"
@@ -256,4 +259,17 @@ func Identity(store secretstore.GenericStore) string {
 		return "fake/none"
 	}
 	return "unknown"
+}
+
+// AuditLog returns a Config.Audit that writes each record to w as one line
+// of JSON, safe for concurrent use. Write errors are dropped: an audit
+// trail that cannot be written never stops a sync.
+func AuditLog(w io.Writer) func(Access) {
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	return func(r Access) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(r)
+	}
 }

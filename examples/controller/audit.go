@@ -1,21 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
 	"os"
-	"sync"
 
 	"github.com/secretsync/secretsync/engine"
 )
 
-// auditLog writes the audit trail, one JSON object a line, and counts the
+// auditLog writes the audit trail with engine.AuditLog and counts the
 // calls per store and namespace.
 type auditLog struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-	m   *metrics
-	c   io.Closer
+	write func(engine.Access)
+	m     *metrics
+	c     io.Closer
 }
 
 // openAudit opens the audit trail at path: "-" for standard output, a file
@@ -25,25 +22,22 @@ func openAudit(path string, m *metrics) (*auditLog, error) {
 	switch path {
 	case "":
 	case "-":
-		a.enc = json.NewEncoder(os.Stdout)
+		a.write = engine.AuditLog(os.Stdout)
 	default:
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, err
 		}
-		a.enc, a.c = json.NewEncoder(f), f
+		a.write, a.c = engine.AuditLog(f), f
 	}
 	return a, nil
 }
 
 func (a *auditLog) record(r engine.Access) {
 	a.m.storeAccess.WithLabelValues(r.StoreRef, r.Namespace, r.Operation, r.Result).Inc()
-	if a.enc == nil {
-		return
+	if a.write != nil {
+		a.write(r)
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_ = a.enc.Encode(r)
 }
 
 func (a *auditLog) Close() error {
