@@ -157,6 +157,9 @@ type Engine struct {
 
 type esState struct {
 	lastRead time.Time
+	// firstSeen is when the engine first planned the ExternalSecret
+	// without having read it: where its refresh grid starts.
+	firstSeen time.Time
 	// force makes the next sync read, whatever the schedule.
 	force bool
 	// statusFrom is the resourceVersion an ExternalSecret had before the
@@ -395,6 +398,15 @@ func (e *Engine) plan(ctx context.Context, req Request) (Result, reconcile.Input
 	// does not know when that is, and reads once to learn it.
 	if usesGenerators(es) && ((!st.genNext.IsZero() && !now.Before(st.genNext)) || lastRead.IsZero()) {
 		force = true
+	}
+	if lastRead.IsZero() {
+		// Not read by this engine, as after a restart or a shard moving
+		// here: the refresh grid counts from when the engine first saw
+		// it, so it is read at its next place on the grid, and then on.
+		if st.firstSeen.IsZero() {
+			st.firstSeen = now
+		}
+		lastRead = st.firstSeen
 	}
 	e.mu.Unlock()
 	// A read another ExternalSecret's rotation asks for is a refresh like

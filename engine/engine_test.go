@@ -340,3 +340,53 @@ func TestGetFuncServesEveryGetter(t *testing.T) {
 		t.Errorf("reads (-want +got):\n%s", diff)
 	}
 }
+
+// An ExternalSecret another process synced (after a restart, or a shard
+// moving here) is read at its next place on the refresh grid, and on the
+// grid after that: the engine counts from when it first saw it, not from
+// each look.
+func TestRefreshGridAfterARestart(t *testing.T) {
+	mem := fake.NewMemory()
+	mem.Set("a", []byte("1"))
+	reg, _ := provider.NewRegistry(mem.Provider())
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	ctx := context.Background()
+	es := testES("es", "s", "a")
+	kube := kubefake.NewSimpleClientset()
+	first, err := New(Config{Kube: kube, Registry: reg, Stores: storesOf(testStore("s")), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := first.Sync(ctx, Request{ExternalSecret: es})
+	if err != nil || !res.Read {
+		t.Fatalf("first sync: read %v, err %v", res.Read, err)
+	}
+	es.Status = res.Status
+
+	// A second engine over the same cluster, as after a restart.
+	restarted, err := New(Config{Kube: kube, Registry: reg, Stores: storesOf(testStore("s")), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := reconcile.NextRefresh(es, now)
+	res, err = restarted.Sync(ctx, Request{ExternalSecret: es})
+	if err != nil || res.Read {
+		t.Fatalf("right after the restart: read %v, err %v; want no read", res.Read, err)
+	}
+	if want := next.Sub(now); res.RequeueAfter != want {
+		t.Errorf("come back after %v; want %v, the next place on the grid", res.RequeueAfter, want)
+	}
+	// The host comes back a little late, as a timer does.
+	for i := 1; i <= 2; i++ {
+		now = next.Add(5 * time.Millisecond)
+		res, err = restarted.Sync(ctx, Request{ExternalSecret: es})
+		if err != nil || !res.Read {
+			t.Fatalf("refresh %d at %v: read %v, err %v; want a read", i, now, res.Read, err)
+		}
+		next = next.Add(time.Hour)
+	}
+	if got := mem.Calls("a"); got != 3 {
+		t.Errorf("%d reads; want 3: the first sync and two refreshes", got)
+	}
+}
