@@ -405,6 +405,9 @@ func TestChartValuesCoverEveryFlag(t *testing.T) {
 		"refresh-hmac-key-file":             {set: "controller.refresh.hmacKeyFile=/etc/refresh/hmac", want: "/etc/refresh/hmac"},
 		"refresh-rate":                      {set: "controller.refresh.rate=2.5", want: "2.5"},
 		"v":                                 {set: "controller.verbosity=4", want: "4"},
+		"shard-by":                          {set: "controller.sharding.by=uid", want: "uid"},
+		"shard-identity":                    {set: "controller.sharding.identity=replica-0", want: "replica-0"},
+		"shard-lease-duration":              {set: "controller.sharding.leaseDuration=20s", want: "20s"},
 	}
 	// The controller in a pod reads its ServiceAccount's credentials.
 	noValue := map[string]bool{"kubeconfig": true}

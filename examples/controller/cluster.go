@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/listers/core/v1"
@@ -109,9 +110,17 @@ func (l *clusterLoop) process(ctx context.Context) bool {
 		return true
 	}
 	ces := obj.(*externalsecret.ClusterExternalSecret)
+	if !l.c.owns(ces) {
+		l.queue.Forget(name) // another replica's
+		return true
+	}
 	namespaces, err := l.namespaces.List(labels.Everything())
+	var existing []*externalsecret.ExternalSecret
 	if err == nil {
-		_, err = l.c.engine.SyncClusterExternalSecret(ctx, ces, namespaces, l.existing(ces))
+		existing, err = l.existing(ctx, ces)
+	}
+	if err == nil {
+		_, err = l.c.engine.SyncClusterExternalSecret(ctx, ces, namespaces, existing)
 	}
 	if err != nil {
 		klog.FromContext(ctx).V(2).Info("ClusterExternalSecret sync failed; retrying", "clusterexternalsecret", name, "err", err)
@@ -125,8 +134,9 @@ func (l *clusterLoop) process(ctx context.Context) bool {
 	return true
 }
 
-// existing returns the ExternalSecrets ces may own or collide with.
-func (l *clusterLoop) existing(ces *externalsecret.ClusterExternalSecret) []*externalsecret.ExternalSecret {
+// existing returns the ExternalSecrets ces may own or collide with,
+// whole even where the cache holds stubs of another shard's.
+func (l *clusterLoop) existing(ctx context.Context, ces *externalsecret.ClusterExternalSecret) ([]*externalsecret.ExternalSecret, error) {
 	seen := map[string]bool{}
 	var out []*externalsecret.ExternalSecret
 	for _, key := range []string{"label:" + ces.Name, "name:" + ces.ExternalSecretName()} {
@@ -135,9 +145,16 @@ func (l *clusterLoop) existing(ces *externalsecret.ClusterExternalSecret) []*ext
 			es := obj.(*externalsecret.ExternalSecret)
 			if k := es.Namespace + "/" + es.Name; !seen[k] {
 				seen[k] = true
+				es, err := l.c.resolveES(ctx, es)
+				if apierrors.IsNotFound(err) {
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
 				out = append(out, es)
 			}
 		}
 	}
-	return out
+	return out, nil
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/secretsync/secretsync/provider"
 	"github.com/secretsync/secretsync/reconcile"
 	"github.com/secretsync/secretsync/secretstore"
+	"github.com/secretsync/secretsync/shard"
 )
 
 // Config configures a Controller.
@@ -82,6 +83,12 @@ type Config struct {
 	// exists, so a change to a Secret one pushes is pushed at once rather
 	// than at its next refresh.
 	Metadata metadata.Interface
+	// Shard, if set, splits the work with the other replicas of its
+	// group: this one syncs only the ExternalSecrets, PushSecrets,
+	// ClusterExternalSecrets and stores whose ShardBy key it owns, and its
+	// caches hold only stubs of the others.
+	Shard   *shard.Membership
+	ShardBy shard.By
 }
 
 // Controller is the watch loop over the engine: informers, queues and
@@ -92,7 +99,11 @@ type Controller struct {
 	engine  *engine.Engine
 	metrics *metrics
 
-	esInformer     cache.SharedIndexInformer
+	esInformer cache.SharedIndexInformer
+	secrets    cache.SharedIndexInformer
+	// esResolver reads an ExternalSecret from the cache, or live when
+	// the cache holds a stub of it (see Config.Shard).
+	esResolver     func(context.Context, string, string) (*externalsecret.ExternalSecret, error)
 	storeInformer  cache.SharedIndexInformer
 	cstoreInformer cache.SharedIndexInformer
 	kubeInformers  informers.SharedInformerFactory
@@ -192,6 +203,17 @@ func NewController(cfg Config) (*Controller, error) {
 		secrets.Informer(): engine.StripManagedFields, c.esInformer: engine.StripForStatusWrites,
 		c.storeInformer: engine.StripForStatusWrites, c.cstoreInformer: engine.StripForStatusWrites,
 	}
+	c.secrets = secrets.Informer()
+	c.esResolver = shard.Resolver(c.getES, c.liveES, c.esInformer.GetIndexer(), engine.StripForStatusWrites)
+	secretGetter := engine.SecretsFromLister(secrets.Lister())
+	if cfg.Shard != nil {
+		// The objects of other shards are stubs: their bodies, most of
+		// the memory, stay out of this replica.
+		transforms[c.esInformer] = shard.Transform(c.owns, engine.StripForStatusWrites)
+		transforms[secrets.Informer()] = shard.Transform(c.ownsSecret, engine.StripManagedFields)
+		live := engine.Kube{Interface: cfg.Kube}
+		secretGetter = engine.SecretGetterFunc(shard.Resolver(secretGetter.Secret, live.Secret, secrets.Informer().GetStore(), engine.StripManagedFields))
+	}
 	if cfg.Namespace == "" {
 		ns := c.nsInformers.Core().V1().Namespaces()
 		namespaces = engine.NamespacesFromLister(ns.Lister())
@@ -248,7 +270,7 @@ func NewController(cfg Config) (*Controller, error) {
 		Kube:                cfg.Kube,
 		Registry:            cfg.Registry,
 		Stores:              engine.StoresFromIndexers(c.storeInformer.GetIndexer(), c.cstoreInformer.GetIndexer()),
-		Secrets:             engine.SecretsFromLister(secrets.Lister()),
+		Secrets:             secretGetter,
 		Namespaces:          namespaces,
 		CRD:                 cfg.CRD,
 		Recorder:            c.broadcast.NewRecorder(engine.Scheme, corev1.EventSource{Component: "secretsync"}),
@@ -267,6 +289,9 @@ func NewController(cfg Config) (*Controller, error) {
 		OnSecretWrite:       func(a reconcile.Action) { cfg.Metrics.secretWrites.WithLabelValues(string(a)).Inc() },
 		Now:                 cfg.Now,
 	})
+	if err == nil && cfg.Shard != nil {
+		cfg.Shard.OnChange(c.reshard)
+	}
 	return c, err
 }
 
@@ -303,6 +328,16 @@ func (c *Controller) Run(ctx context.Context) error {
 	c.broadcast.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.kube.CoreV1().Events("")})
 	defer c.broadcast.Shutdown()
 
+	if c.cfg.Shard != nil {
+		// Informers made before this replica owns its keys would hold
+		// nothing but stubs.
+		logger.Info("Waiting to join the shard group")
+		select {
+		case <-c.cfg.Shard.Ready():
+		case <-ctx.Done():
+			return nil
+		}
+	}
 	go c.esInformer.Run(ctx.Done())
 	go c.storeInformer.Run(ctx.Done())
 	go c.cstoreInformer.Run(ctx.Done())
@@ -318,6 +353,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	logger.Info("Waiting for informer caches to sync")
 	if !cache.WaitForCacheSync(ctx.Done(), c.informersSync...) {
 		return errors.New("informer caches did not sync")
+	}
+	if c.cfg.Shard != nil {
+		c.reshard(c.cfg.Shard.View()) // count the share the caches now hold
 	}
 	c.metrics.setReady(true)
 	defer c.metrics.setReady(false)
@@ -368,7 +406,11 @@ func (c *Controller) enqueue(obj any) {
 		utilruntime.HandleError(err)
 		return
 	}
-	if es, ok := obj.(*externalsecret.ExternalSecret); ok && es.Status.SyncedResourceVersion != es.SyncVersion() {
+	es, ok := obj.(*externalsecret.ExternalSecret)
+	if ok && !c.owns(es) {
+		return
+	}
+	if ok && es.Status.SyncedResourceVersion != es.SyncVersion() {
 		c.firstQueue.Add(name)
 		return
 	}
@@ -465,6 +507,7 @@ func (c *Controller) processNext(ctx context.Context, queue workqueue.TypedRateL
 		logger.V(2).Info("Sync failed; retrying with backoff", "err", err)
 		queue.AddRateLimited(name)
 	default:
+		logger.V(5).Info("Synced", "requeueAfter", requeue)
 		queue.Forget(name)
 		if requeue > 0 {
 			c.queue.AddAfter(name, requeue)
@@ -482,6 +525,16 @@ func (c *Controller) sync(ctx context.Context, name cache.ObjectName, first bool
 		return 0, err
 	}
 	es := obj.(*externalsecret.ExternalSecret)
+	if !c.owns(es) {
+		c.engine.Forget(types.NamespacedName(name)) // another replica's now
+		return 0, nil
+	}
+	if es, err = c.resolveES(ctx, es); err != nil {
+		if apierrors.IsNotFound(err) {
+			err = nil // deleted since: its delete event follows
+		}
+		return 0, err
+	}
 	if c.statusPending(name, es) {
 		return 0, nil
 	}
@@ -592,6 +645,10 @@ func (c *Controller) processStore(ctx context.Context) bool {
 	store, err := c.engine.Store(ctx, key)
 	if apierrors.IsNotFound(err) {
 		c.storeQueue.Forget(key)
+		return true
+	}
+	if err == nil && !c.owns(store) {
+		c.storeQueue.Forget(key) // another replica validates it
 		return true
 	}
 	var res engine.StoreResult

@@ -24,6 +24,8 @@ type metrics struct {
 	secretWrites  *prometheus.CounterVec
 	storeAccess   *prometheus.CounterVec
 	refreshes     *prometheus.CounterVec
+	shardMembers  prometheus.Gauge
+	shardOwned    prometheus.Gauge
 	ready         atomic.Bool
 
 	queueAdds, queueRetries       *prometheus.CounterVec
@@ -59,6 +61,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "secretsync_refresh_requests_total", Help: "Requests to the refresh endpoint by HTTP status code.",
 		}, []string{"code"}),
+		shardMembers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "secretsync_shard_members", Help: "Live members of the shard group as this replica sees them; 0 while it owns nothing.",
+		}),
+		shardOwned: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "secretsync_shard_externalsecrets", Help: "ExternalSecrets this replica owned at the last change of the shard group.",
+		}),
 		queueDepth:      gauge("workqueue_depth", "Current depth of the workqueue."),
 		queueAdds:       counter("workqueue_adds_total", "Items added to the workqueue."),
 		queueRetries:    counter("workqueue_retries_total", "Retries handled by the workqueue."),
@@ -73,7 +81,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"name"}),
 	}
-	reg.MustRegister(m.syncs, m.reconcileTime, m.providerCalls, m.secretWrites, m.storeAccess, m.refreshes,
+	reg.MustRegister(m.syncs, m.reconcileTime, m.providerCalls, m.secretWrites, m.storeAccess, m.refreshes, m.shardMembers, m.shardOwned,
 		m.queueDepth, m.queueAdds, m.queueRetries, m.queueUnfinished, m.queueLongest, m.queueLatency, m.queueWork)
 	return m
 }

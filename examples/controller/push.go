@@ -133,6 +133,11 @@ func (l *pushLoop) process(ctx context.Context) bool {
 		return true
 	}
 	ps := obj.(*pushsecret.PushSecret)
+	if !l.c.owns(ps) {
+		l.c.engine.ForgetPush(types.NamespacedName(name)) // another replica's
+		l.queue.Forget(name)
+		return true
+	}
 	res, err := l.c.engine.Push(ctx, ps)
 	if res.Pushed+res.Deleted > 0 {
 		logger.V(1).Info("Pushed", "writes", res.Pushed, "deletes", res.Deleted)

@@ -35,6 +35,7 @@ import (
 	"github.com/secretsync/secretsync/refresh"
 	"github.com/secretsync/secretsync/rollout"
 	rolloutcontroller "github.com/secretsync/secretsync/rollout/controller"
+	"github.com/secretsync/secretsync/shard"
 )
 
 type runOptions struct {
@@ -64,6 +65,9 @@ type runOptions struct {
 	refreshTokenFile  string
 	refreshHMACFile   string
 	refreshRate       float64
+	shardBy           string
+	shardIdentity     string
+	shardLease        time.Duration
 }
 
 func parseRunFlags(args []string) (*runOptions, error) {
@@ -83,6 +87,15 @@ func parseRunFlags(args []string) (*runOptions, error) {
 	}
 	if o.renewFraction <= 0 || o.renewFraction >= 1 {
 		return nil, fmt.Errorf("--generator-renew-fraction is %v; it must be between 0 and 1", o.renewFraction)
+	}
+	if _, ok := shard.ParseBy(o.shardBy); !ok {
+		return nil, fmt.Errorf("--shard-by is %q; it must be namespace, uid or empty", o.shardBy)
+	}
+	if o.shardBy != "" && o.rollout && !o.leaderElect {
+		return nil, errors.New("--rollout with --shard-by needs --leader-elect: one replica restarts workloads")
+	}
+	if o.shardBy != "" && o.shardLease < 3*time.Second {
+		return nil, fmt.Errorf("--shard-lease-duration is %v; it must be at least 3s", o.shardLease)
 	}
 	if o.statusWorkers < 0 {
 		return nil, fmt.Errorf("--status-workers is %d; it must be 0, for the default, or more", o.statusWorkers)
@@ -125,6 +138,9 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.refreshTokenFile, "refresh-token-file", "", "file holding the bearer token the refresh endpoint accepts, such as a key of a Secret mounted as a volume")
 	fs.StringVar(&o.refreshHMACFile, "refresh-hmac-key-file", "", "file holding the key of the HMAC-SHA256 body signatures the refresh endpoint accepts (header X-Secretsync-Signature: sha256=<hex>)")
 	fs.Float64Var(&o.refreshRate, "refresh-rate", 10, "requests a second the refresh endpoint serves, in bursts of twice as many")
+	fs.StringVar(&o.shardBy, "shard-by", "", "split the ExternalSecrets between the replicas running, by namespace or uid, each replica syncing its share; empty runs one active replica, elected with --leader-elect")
+	fs.StringVar(&o.shardIdentity, "shard-identity", hostname(), "this replica's name in the shard group (the pod name): a replica that comes back under it within --shard-lease-duration keeps its share")
+	fs.DurationVar(&o.shardLease, "shard-lease-duration", 15*time.Second, "how long the share of a replica that stopped renewing its Lease waits before the others take it")
 	fs.IntVar(&o.verbosity, "v", 0, "log verbosity; client-go's own request logging stops at "+strconv.Itoa(maxClientGoVerbosity)+": above it, it prints request and response bodies, and so Secret data")
 	return fs
 }
@@ -141,6 +157,11 @@ func defaultLeaseNamespace() string {
 		return string(b)
 	}
 	return "secretsync-system"
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -212,7 +233,19 @@ func runCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("--audit-log: %w", err)
 	}
 	defer audit.Close()
+	var members *shard.Membership
+	if o.shardBy != "" {
+		members, err = shard.New(shard.Config{
+			Kube: kube, Namespace: o.leaseNamespace, Group: o.leaseName, Identity: o.shardIdentity,
+			LeaseDuration: o.shardLease,
+		})
+		if err != nil {
+			return err
+		}
+	}
 	c, err := NewController(Config{
+		Shard:            members,
+		ShardBy:          shard.By(o.shardBy),
 		Generators:       gens,
 		Audit:            audit.record,
 		RenewFraction:    o.renewFraction,
@@ -234,9 +267,16 @@ func runCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	run := c.Run
+	// elected runs on the elected replica only; with shards, every
+	// replica syncs its share and only the rollout of workloads, which
+	// watches them all, is elected.
+	var elected func(context.Context) error
 	if o.rollout {
 		r := rolloutcontroller.New(rolloutcontroller.Config{Kube: kube, Metadata: meta, Namespace: o.namespace, Coalesce: o.rolloutCoalesce, Registerer: m.registry, QueueMetrics: m})
-		run = func(ctx context.Context) error { return runControllers(ctx, c.Run, r.Run) }
+		elected = r.Run
+		if members == nil {
+			run = func(ctx context.Context) error { return runControllers(ctx, c.Run, r.Run) }
+		}
 	}
 
 	if o.metricsAddr != "" {
@@ -263,8 +303,9 @@ func runCmd(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		// Only the replica that syncs knows who reads what: the endpoint
-		// listens while it leads, and a request to another replica is
+		// Only a replica that syncs knows who reads what: the endpoint
+		// listens while it leads, or, with shards, on every replica for
+		// the readers in its share, and a request to another replica is
 		// refused, for its sender to retry.
 		inner := run
 		run = func(ctx context.Context) error {
@@ -279,9 +320,23 @@ func runCmd(ctx context.Context, args []string) error {
 		}
 	}
 
+	if members != nil {
+		sharded := []func(context.Context) error{members.Run, run}
+		if elected != nil {
+			sharded = append(sharded, func(ctx context.Context) error { return elect(ctx, o, kube, elected) })
+		}
+		logger.Info("Sharding the ExternalSecrets with the other replicas", "by", o.shardBy, "identity", o.shardIdentity, "group", o.leaseName)
+		return runControllers(ctx, sharded...)
+	}
 	if !o.leaderElect {
 		return run(ctx)
 	}
+	return elect(ctx, o, kube, run)
+}
+
+// elect runs run while this replica holds the leader election Lease.
+func elect(ctx context.Context, o *runOptions, kube kubernetes.Interface, run func(context.Context) error) error {
+	logger := klog.FromContext(ctx)
 	id, _ := os.Hostname()
 	id += "_" + string(uuid.NewUUID())
 	lock := &resourcelock.LeaseLock{

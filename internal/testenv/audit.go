@@ -100,12 +100,26 @@ func (e *Env) CountRequests(r Requests) (int, error) {
 // CountRequestsByCode is [Env.CountRequests] by the HTTP status code of
 // the answer, in one read of the audit log.
 func (e *Env) CountRequestsByCode(r Requests) (map[int]int, error) {
+	byCode := map[int]int{}
+	err := e.eachRequest(r, func(ev *auditEvent, code int) { byCode[code]++ })
+	return byCode, err
+}
+
+// CountRequestsByName is [Env.CountRequests] by the name of the object
+// asked for, in one read of the audit log.
+func (e *Env) CountRequestsByName(r Requests) (map[string]int, error) {
+	byName := map[string]int{}
+	err := e.eachRequest(r, func(ev *auditEvent, _ int) { byName[ev.ObjectRef.Name]++ })
+	return byName, err
+}
+
+// eachRequest calls f with each request r selects and its status code.
+func (e *Env) eachRequest(r Requests, f func(ev *auditEvent, code int)) error {
 	res, sub, _ := strings.Cut(r.Resource, "/")
 	verbs := map[string]bool{}
 	for _, v := range r.Verbs {
 		verbs[v] = true
 	}
-	byCode := map[int]int{}
 	_, err := e.countEvents(r.Since, func(ev *auditEvent) bool {
 		ref := ev.ObjectRef
 		if ref == nil {
@@ -122,11 +136,11 @@ func (e *Env) CountRequestsByCode(r Requests) (map[int]int, error) {
 			(r.User == "" || ev.User.Username == r.User) &&
 			(r.Code == 0 || code == r.Code)
 		if match {
-			byCode[code]++
+			f(ev, code)
 		}
 		return match
 	})
-	return byCode, err
+	return err
 }
 
 // countEvents counts the completed requests received at or after since

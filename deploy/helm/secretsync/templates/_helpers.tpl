@@ -124,6 +124,13 @@ flag's default.
 - {{ printf "--refresh-hmac-key-file=%s" . | quote }}
 {{- end }}
 - {{ printf "--refresh-rate=%v" $c.refresh.rate | quote }}
+{{- with $c.sharding.by }}
+- {{ printf "--shard-by=%s" . | quote }}
+{{- end }}
+{{- with $c.sharding.identity }}
+- {{ printf "--shard-identity=%s" . | quote }}
+{{- end }}
+- {{ printf "--shard-lease-duration=%v" $c.sharding.leaseDuration | quote }}
 - {{ printf "--v=%d" (int64 $c.verbosity) | quote }}
 {{- range $c.extraArgs }}
 - {{ . | quote }}
