@@ -62,6 +62,12 @@ func startController(bin, kubeconfig, logPath string, extra []string) (*controll
 }
 
 // saveHeapProfile writes the controller's heap profile, after a GC, to path.
+// gc has the controller collect its garbage: a heap profile with gc=1
+// runs a GC first.
+func (c *controller) gc(ctx context.Context) error {
+	return c.saveHeapProfile(ctx, os.DevNull)
+}
+
 func (c *controller) saveHeapProfile(ctx context.Context, path string) error {
 	url := strings.TrimSuffix(c.metrics, "/metrics") + "/debug/pprof/heap?gc=1"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -48,7 +48,8 @@ type options struct {
 	n, unrelated, rotate, workers int
 	layouts, ceiling              []int
 	refresh, wait, timeout        time.Duration
-	keepLogs                      bool
+	keepLogs, coldOnly            bool
+	variants                      int
 	heapProfile                   string
 	apiserverProfile              string
 	controllerArgs                []string
@@ -71,6 +72,8 @@ func main() {
 	flag.DurationVar(&o.refresh, "refresh", 30*time.Second, "refreshInterval of the ExternalSecrets")
 	flag.DurationVar(&o.wait, "wait", 10*time.Minute, "longest wait for a sync, a rotation or the controller to settle")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Hour, "longest the whole run may take")
+	flag.BoolVar(&o.coldOnly, "cold-only", false, "skip the first sync from creates, the spec variants and the rotation: the ceilings, a controller starting over N existing ExternalSecrets, one quiet refresh period and memory; for an N the full run takes hours at")
+	flag.IntVar(&o.variants, "variants", len(variants), "how many of the ways of reading keys to measure in steady state, in order")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller's log, which is otherwise removed unless the run fails")
 	flag.StringVar(&o.apiserverProfile, "apiserver-profile", "", "save CPU profiles of the apiserver in this directory, over the first seconds of each ceiling: what a Secret, an ExternalSecret and a status write cost it")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "save the controller's heap profile in steady state to this file (prefixed with the layout); it then runs with --profiling")
@@ -79,10 +82,9 @@ func main() {
 	// process outside a container sees no limit, so it is given here.
 	flag.StringVar(&ctrlArgs, "controller-args", "--memory-limit=130Mi", "more flags for `controller run`, space-separated; the default sets the soft memory limit the shipped Deployment's 200Mi limit gives")
 	flag.Parse()
-	o.controllerArgs = strings.Fields(ctrlArgs)
-	if o.heapProfile != "" {
-		o.controllerArgs = append(o.controllerArgs, "--profiling")
-	}
+	// Profiling lets the bench force a GC before it reads the live heap.
+	o.controllerArgs = append(strings.Fields(ctrlArgs), "--profiling")
+	o.variants = min(max(o.variants, 1), len(variants))
 	var err error
 	if o.layouts, err = ints(layouts); err == nil {
 		o.ceiling, err = ints(ceiling)
@@ -213,6 +215,27 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 	if err := env.WriteKubeconfig(kubeconfig, ctrlCfg); err != nil {
 		return res, err
 	}
+	if o.coldOnly {
+		if err := c.createStores(ctx); err != nil {
+			return res, err
+		}
+		t, err := watchSecrets(ctx, c.kube)
+		if err != nil {
+			return res, err
+		}
+		res.ColdStart, err = coldStart(ctx, o, c, t, kubeconfig, filepath.Join(work, "controller-start.log"), best, best+res.StatusCeiling.Seconds, false, func(ctrl *controller) error {
+			r := &layoutRun{o: o, c: c, ctrl: ctrl, t: t}
+			s, err := r.steady(ctx, variants[0], false)
+			res.Steady = append(res.Steady, s)
+			if err == nil {
+				res.Memory.PeakRSSBytes, err = ctrl.peakRSS()
+				res.Memory.PeakRSSEndBytes = res.Memory.PeakRSSBytes
+				res.Memory.MaxHeapAllocBytes = ctrl.maxHeapAlloc()
+			}
+			return err
+		})
+		return res, err
+	}
 	logf("starting the controller")
 	ctrl, err := startController(o.controller, kubeconfig, filepath.Join(work, "controller.log"), o.controllerArgs)
 	if err != nil {
@@ -242,7 +265,7 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 		return res, err
 	}
 	res.FirstSync.RatioToCeiling = res.FirstSync.TotalSeconds / best
-	for i, v := range variants {
+	for i, v := range variants[:o.variants] {
 		s, err := r.steady(ctx, v, i > 0)
 		if err != nil {
 			return res, err
@@ -270,31 +293,45 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 		return res, err
 	}
 
-	// (a') The same ExternalSecrets exist and a controller starts: an
-	// install or a move from another operator, where nothing else competes
-	// with the controller's writes.
-	logf("(a') stopping the controller, removing the ExternalSecrets and Secrets, creating %d ExternalSecrets with no controller running", o.n)
 	ctrl.stop()
-	if err := c.reset(ctx); err != nil {
-		return res, err
+	res.ColdStart, err = coldStart(ctx, o, c, t, kubeconfig, filepath.Join(work, "controller-start.log"), best, best+res.StatusCeiling.Seconds, true, nil)
+	return res, err
+}
+
+// coldStart is (a'): the same ExternalSecrets exist and a controller
+// starts, as at an install or a move from another operator, where nothing
+// else competes with the controller's writes. With reset, the
+// ExternalSecrets and Secrets of an earlier phase are removed first. then,
+// if set, runs with the started controller once every status is synced.
+//
+// floor is the time the apiserver took, with no controller, to write N
+// Secrets at the best concurrency and N statuses: the least a controller
+// can take to make every ExternalSecret Ready.
+func coldStart(ctx context.Context, o options, c *cluster, t *tracker, kubeconfig, log string, best, floor float64, reset bool, then func(*controller) error) (*coldStartResult, error) {
+	if reset {
+		logf("(a') removing the ExternalSecrets and Secrets")
+		if err := c.reset(ctx); err != nil {
+			return nil, err
+		}
 	}
+	logf("(a') creating %d ExternalSecrets with no controller running", o.n)
 	start, err := c.createWithoutController(ctx, variants[0], t, o.workers)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	logf("(a') starting a controller")
 	cpu := sampleCPU()
 	started := time.Now()
-	ctrl2, err := startController(o.controller, kubeconfig, filepath.Join(work, "controller-start.log"), o.controllerArgs)
+	ctrl, err := startController(o.controller, kubeconfig, log, o.controllerArgs)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer ctrl2.stop()
+	defer ctrl.stop()
 	took, last, missing, err := t.wait(ctx, o.wait, "controller start")
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	cs := &coldStart{Missing: missing, SecretsSeconds: last.Sub(started).Seconds()}
+	cs := &coldStartResult{Missing: missing, SecretsSeconds: last.Sub(started).Seconds()}
 	for i := range took {
 		// Timed from the controller's start, not the create.
 		took[i] = took[i] - started.Sub(start)
@@ -302,18 +339,23 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 	cs.PerExternalSecret = summarise(took)
 	cs.RatioToCeiling = cs.SecretsSeconds / best
 	if err := c.waitSynced(ctx, o.wait); err != nil {
-		return res, err
+		return nil, err
 	}
 	cs.StatusSeconds = time.Since(started).Seconds()
+	cs.FloorSeconds, cs.ReadyRatioToFloor = floor, cs.StatusSeconds/floor
 	if cs.APIWrites, err = c.controllerSecretWrites(started); err != nil {
-		return res, err
+		return nil, err
 	}
 	cs.CPU = sampleCPU().since(cpu)
-	if cs.PeakRSSBytes, err = ctrl2.peakRSS(); err != nil {
-		return res, err
+	if cs.PeakRSSBytes, err = ctrl.peakRSS(); err != nil {
+		return nil, err
 	}
-	res.ColdStart = cs
-	return res, ctrl2.exited()
+	if then != nil {
+		if err := then(ctrl); err != nil {
+			return cs, err
+		}
+	}
+	return cs, ctrl.exited()
 }
 
 // layoutRun is one layout with the controller running and the Secrets
@@ -446,6 +488,16 @@ func (r *layoutRun) steady(ctx context.Context, v variant, resync bool) (s stead
 	s.RSSBytes = m1.sum("process_resident_memory_bytes")
 	s.HeapAllocBytes = m1.sum("go_memstats_heap_alloc_bytes")
 	s.HeapGoalBytes = m1.sum("go_memstats_next_gc_bytes")
+	// The live heap: what a forced GC leaves.
+	if err := r.ctrl.gc(ctx); err != nil {
+		return s, err
+	}
+	m2, err := r.ctrl.scrape()
+	if err != nil {
+		return s, err
+	}
+	s.LiveHeapBytes = m2.sum("go_memstats_heap_alloc_bytes")
+	s.LiveHeapPerES = s.LiveHeapBytes / float64(r.o.n)
 	return s, r.ctrl.exited()
 }
 

@@ -48,12 +48,12 @@ type layoutResult struct {
 	Steady        []steady      `json:"steady"`
 	Rotation      rotation      `json:"rotation"`
 	Memory        memory        `json:"memory"`
-	ColdStart     *coldStart    `json:"controller_start,omitempty"`
+	ColdStart     *coldStartResult `json:"controller_start,omitempty"`
 }
 
-// coldStart is (a) measured from a controller's start, with the
+// coldStartResult is (a) measured from a controller's start, with the
 // ExternalSecrets already created.
-type coldStart struct {
+type coldStartResult struct {
 	// SecretsSeconds is from the controller's start until every Secret
 	// held the right data; StatusSeconds until every status said so too.
 	SecretsSeconds    float64  `json:"secrets_seconds"`
@@ -66,6 +66,10 @@ type coldStart struct {
 	// APIWrites are the controller's Secret writes in the audit log, until
 	// every status was synced.
 	APIWrites apiWrites `json:"apiserver_secret_writes"`
+	// FloorSeconds is the best Secret ceiling plus the status ceiling of
+	// the run, and ReadyRatioToFloor StatusSeconds over it.
+	FloorSeconds      float64 `json:"floor_seconds"`
+	ReadyRatioToFloor float64 `json:"ready_ratio_to_floor"`
 }
 
 type ceilingResult struct {
@@ -134,6 +138,10 @@ type steady struct {
 	// HeapGoalBytes is the heap size at which the next GC starts: twice the
 	// live heap after the last GC, at the default GOGC=100.
 	HeapGoalBytes float64 `json:"controller_heap_goal_bytes"`
+	// LiveHeapBytes is the heap a forced GC left at the end of the period,
+	// and LiveHeapPerES that over N.
+	LiveHeapBytes float64 `json:"controller_live_heap_bytes"`
+	LiveHeapPerES float64 `json:"controller_live_heap_bytes_per_externalsecret"`
 }
 
 type rotation struct {
@@ -229,25 +237,28 @@ func printTables(w io.Writer, r *report) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, l := range r.Layouts {
 		f := l.FirstSync
+		if f.TotalSeconds == 0 {
+			continue // -cold-only
+		}
 		fmt.Fprintf(w, "| %s | %.1fs | %.1fs | %.2fs | %.2fs | %.2fs | %d | %.2f× | %s | %s | %d | %d (%d / %d) |\n",
 			layout(l), f.CreateSeconds, f.TotalSeconds, f.PerExternalSecret.P50, f.PerExternalSecret.P99, f.PerExternalSecret.Max,
 			f.Missing, f.RatioToCeiling, f.CPU, f.Controller, f.Events, f.APIWrites.Secrets, f.APIWrites.Conflicts, f.APIWrites.Throttled)
 	}
 
 	fmt.Fprintf(w, "\n(a') controller start: %d ExternalSecrets exist, a controller starts\n\n", r.N)
-	fmt.Fprintln(w, "| layout | all Secrets right | per ES p50 | p99 | missing | ratio to best Secret ceiling | all statuses synced | CPU s: apiserver / etcd / controller / bench | peak RSS | apiserver: Secret writes (409 / 429) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| layout | all Secrets right | per ES p50 | p99 | missing | ratio to best Secret ceiling | all statuses synced | floor: Secrets + statuses, no controller | Ready / floor | CPU s: apiserver / etcd / controller / bench | peak RSS | apiserver: Secret writes (409 / 429) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, l := range r.Layouts {
 		if cs := l.ColdStart; cs != nil {
-			fmt.Fprintf(w, "| %s | %.1fs | %.2fs | %.2fs | %d | %.2f× | %.1fs | %s | %s | %d (%d / %d) |\n",
+			fmt.Fprintf(w, "| %s | %.1fs | %.2fs | %.2fs | %d | %.2f× | %.1fs | %.1fs | %.2f× | %s | %s | %d (%d / %d) |\n",
 				layout(l), cs.SecretsSeconds, cs.PerExternalSecret.P50, cs.PerExternalSecret.P99, cs.Missing, cs.RatioToCeiling,
-				cs.StatusSeconds, cs.CPU, mib(float64(cs.PeakRSSBytes)), cs.APIWrites.Secrets, cs.APIWrites.Conflicts, cs.APIWrites.Throttled)
+				cs.StatusSeconds, cs.FloorSeconds, cs.ReadyRatioToFloor, cs.CPU, mib(float64(cs.PeakRSSBytes)), cs.APIWrites.Secrets, cs.APIWrites.Conflicts, cs.APIWrites.Throttled)
 		}
 	}
 
 	fmt.Fprintf(w, "\n(b, c, d) one refresh period (%s) in steady state, nothing changing\n\n", r.RefreshInterval)
-	fmt.Fprintln(w, "| layout | variant | resync after spec change | settle | distinct keys | provider calls | writes: secrets / ES / ES status / Events | CPU s: controller / apiserver | RSS | heap / GC goal |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| layout | variant | resync after spec change | settle | distinct keys | provider calls | writes: secrets / ES / ES status / Events | CPU s: controller / apiserver | RSS | heap / GC goal | live heap after GC (per ES) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, l := range r.Layouts {
 		for _, s := range l.Steady {
 			resync := "-"
@@ -255,10 +266,10 @@ func printTables(w io.Writer, r *report) {
 				resync = fmt.Sprintf("%.1fs (p50 %.1fs, p99 %.1fs, %d missing; reconciles / Secret writes / errors %s)",
 					s.ResyncSeconds, s.Resync.P50, s.Resync.P99, s.ResyncMissing, s.ResyncCounts)
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %.0fs | %d | %.0f | %d / %d / %d / %d | %.2f / %.2f | %s | %s / %s |\n",
+			fmt.Fprintf(w, "| %s | %s | %s | %.0fs | %d | %.0f | %d / %d / %d / %d | %.2f / %.2f | %s | %s / %s | %s (%.1f KiB) |\n",
 				layout(l), s.Variant, resync, s.SettleSeconds, s.DistinctKeys, s.ProviderCalls,
 				s.Writes["secrets"], s.Writes["externalsecrets"], s.Writes["externalsecrets/status"], s.Events,
-				s.CPU["controller"], s.CPU["kube-apiserver"], mib(s.RSSBytes), mib(s.HeapAllocBytes), mib(s.HeapGoalBytes))
+				s.CPU["controller"], s.CPU["kube-apiserver"], mib(s.RSSBytes), mib(s.HeapAllocBytes), mib(s.HeapGoalBytes), mib(s.LiveHeapBytes), s.LiveHeapPerES/1024)
 		}
 	}
 
@@ -267,6 +278,11 @@ func printTables(w io.Writer, r *report) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, l := range r.Layouts {
 		ro, m := l.Rotation, l.Memory
+		if ro.Keys == 0 {
+			fmt.Fprintf(w, "| %s | - | - | - | - | - | - | %s | %s | %s | %s |\n", layout(l),
+				mib(m.IdleRSSBytes), mib(float64(m.PeakRSSBytes)), mib(float64(m.PeakRSSEndBytes)), mib(m.MaxHeapAllocBytes))
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %d | %.1fs | %.1fs | %.1fs | %d | %.0f | %s | %s | %s | %s |\n",
 			layout(l), ro.Keys, ro.P50, ro.P99, ro.Max, ro.Missing, ro.ProviderCalls,
 			mib(m.IdleRSSBytes), mib(float64(m.PeakRSSBytes)), mib(float64(m.PeakRSSEndBytes)), mib(m.MaxHeapAllocBytes))
