@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -467,20 +468,67 @@ func (c *cluster) switchVariant(ctx context.Context, v variant, t *tracker, work
 // unsynced counts the ExternalSecrets whose current version has not been
 // synced successfully.
 // waitSynced waits until every ExternalSecret's status says it is synced.
+// It lists them once and then follows a watch: polling lists of N custom
+// resources would cost the apiserver, and so the controller, more than
+// what it measures.
 func (c *cluster) waitSynced(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	for {
-		n, err := c.unsynced(ctx)
-		if err != nil || n == 0 {
+		var list externalsecret.ExternalSecretList
+		if err := c.crd.Get().Resource("externalsecrets").Do(ctx).Into(&list); err != nil {
 			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%d ExternalSecrets not synced after %v", n, timeout)
+		unsynced := map[string]bool{}
+		for i := range list.Items {
+			if es := &list.Items[i]; !isSynced(es) {
+				unsynced[es.Namespace+"/"+es.Name] = true
+			}
 		}
-		if err := sleep(ctx, time.Second); err != nil {
+		missing := c.n - len(list.Items)
+		if len(unsynced) == 0 && missing <= 0 {
+			return nil
+		}
+		w, err := c.crd.Get().Resource("externalsecrets").
+			VersionedParams(&metav1.ListOptions{Watch: true, ResourceVersion: list.ResourceVersion}, metav1.ParameterCodec).Watch(ctx)
+		if err != nil {
 			return err
 		}
+		for ev := range w.ResultChan() {
+			es, ok := ev.Object.(*externalsecret.ExternalSecret)
+			if !ok {
+				continue
+			}
+			key := es.Namespace + "/" + es.Name
+			switch {
+			case ev.Type == watch.Added && !unsynced[key]:
+				missing--
+				if !isSynced(es) {
+					unsynced[key] = true
+				}
+			case ev.Type == watch.Deleted:
+				delete(unsynced, key)
+			case isSynced(es):
+				delete(unsynced, key)
+			default:
+				unsynced[key] = true
+			}
+			if len(unsynced) == 0 && missing <= 0 {
+				w.Stop()
+				return nil
+			}
+		}
+		w.Stop()
+		if ctx.Err() != nil {
+			return fmt.Errorf("%d ExternalSecrets not synced after %v: %w", len(unsynced)+max(missing, 0), timeout, ctx.Err())
+		}
+		// The watch ended: list again.
 	}
+}
+
+func isSynced(es *externalsecret.ExternalSecret) bool {
+	cond := es.Status.ReadyCondition()
+	return es.Status.SyncedResourceVersion == es.SyncVersion() && cond != nil && cond.Status == corev1.ConditionTrue
 }
 
 // apiWrites are the Secret write requests the controller made, from the
@@ -510,9 +558,8 @@ func (c *cluster) unsynced(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n := c.n - len(list.Items)
-	for _, es := range list.Items {
-		cond := es.Status.ReadyCondition()
-		if es.Status.SyncedResourceVersion != es.SyncVersion() || cond == nil || cond.Status != corev1.ConditionTrue {
+	for i := range list.Items {
+		if !isSynced(&list.Items[i]) {
 			n++
 		}
 	}

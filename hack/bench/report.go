@@ -42,12 +42,12 @@ type layoutResult struct {
 	// ESCeiling is creating the ExternalSecrets alone, which (a) includes;
 	// StatusCeiling is then writing their status, once each, as a first
 	// sync does.
-	ESCeiling     ceilingResult `json:"externalsecret_create_ceiling"`
-	StatusCeiling ceilingResult `json:"externalsecret_status_ceiling"`
-	FirstSync     firstSync     `json:"first_sync"`
-	Steady        []steady      `json:"steady"`
-	Rotation      rotation      `json:"rotation"`
-	Memory        memory        `json:"memory"`
+	ESCeiling     ceilingResult    `json:"externalsecret_create_ceiling"`
+	StatusCeiling ceilingResult    `json:"externalsecret_status_ceiling"`
+	FirstSync     firstSync        `json:"first_sync"`
+	Steady        []steady         `json:"steady"`
+	Rotation      rotation         `json:"rotation"`
+	Memory        memory           `json:"memory"`
 	ColdStart     *coldStartResult `json:"controller_start,omitempty"`
 }
 
