@@ -51,9 +51,11 @@ type Config struct {
 	// are not starved behind a backlog of refreshes. Twice Workers when
 	// zero.
 	FirstSyncWorkers int
-	// StatusWorkers is how many deferred first-sync statuses are written
-	// at once; a quarter of Workers, at least one, when zero. While first
-	// syncs wait, each status yields to them for up to a second.
+	// StatusWorkers bounds how many deferred first-sync statuses are
+	// written at once; twice Workers when zero. Within it the number
+	// follows the apiserver's headroom (engine.AdaptiveLimit), from a
+	// quarter of Workers. While first syncs wait, each status yields to
+	// them for up to a second: Secrets go first.
 	StatusWorkers int
 	// Metrics records what the controller does; nil records nothing.
 	Metrics *metrics
@@ -116,6 +118,8 @@ type Controller struct {
 	// statusQueue holds first syncs whose status write was deferred so
 	// that the Secrets of a burst are written first.
 	statusQueue workqueue.TypedRateLimitingInterface[cache.ObjectName]
+	// statusLimit bounds the deferred status writes in flight.
+	statusLimit *engine.AdaptiveLimit
 	storeQueue  workqueue.TypedRateLimitingInterface[engine.StoreKey]
 	keyLocks    [64]sync.Mutex
 
@@ -152,7 +156,7 @@ func NewController(cfg Config) (*Controller, error) {
 		cfg.FirstSyncWorkers = 2 * cfg.Workers
 	}
 	if cfg.StatusWorkers <= 0 {
-		cfg.StatusWorkers = max(1, cfg.Workers/4)
+		cfg.StatusWorkers = 2 * cfg.Workers
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -160,7 +164,8 @@ func NewController(cfg Config) (*Controller, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = newMetrics(nil)
 	}
-	c := &Controller{cfg: cfg, kube: cfg.Kube, metrics: cfg.Metrics, pending: map[cache.ObjectName]pendingStatus{}}
+	c := &Controller{cfg: cfg, kube: cfg.Kube, metrics: cfg.Metrics, pending: map[cache.ObjectName]pendingStatus{},
+		statusLimit: engine.NewAdaptiveLimit(cfg.Workers/4, 1, cfg.StatusWorkers)}
 	// One count of failures per ExternalSecret, whichever queue it fails on.
 	retries := engine.NewRetryLimiter[cache.ObjectName](cfg.RetryBackoff, cfg.MaxRetryBackoff)
 	c.queue = newQueue[cache.ObjectName](retries, "externalsecrets", cfg.Metrics)
@@ -621,7 +626,13 @@ func (c *Controller) writePendingStatus(ctx context.Context, name cache.ObjectNa
 		return err
 	}
 	if exists && obj.(*externalsecret.ExternalSecret).ResourceVersion == p.resourceVersion {
+		done, lerr := c.statusLimit.Acquire(ctx)
+		if lerr != nil {
+			return lerr
+		}
 		err = c.engine.UpdateStatus(ctx, obj.(*externalsecret.ExternalSecret), p.status)
+		done(err)
+		c.metrics.statusLimit.Set(float64(c.statusLimit.Limit()))
 		if err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
 			return err
 		}

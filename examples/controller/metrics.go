@@ -26,6 +26,7 @@ type metrics struct {
 	refreshes     *prometheus.CounterVec
 	shardMembers  prometheus.Gauge
 	shardOwned    prometheus.Gauge
+	statusLimit   prometheus.Gauge
 	ready         atomic.Bool
 
 	queueAdds, queueRetries       *prometheus.CounterVec
@@ -67,6 +68,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		shardOwned: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "secretsync_shard_externalsecrets", Help: "ExternalSecrets this replica owned at the last change of the shard group.",
 		}),
+		statusLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "secretsync_status_write_limit", Help: "Deferred first-sync status writes allowed in flight, as the apiserver's latency and 429s set it.",
+		}),
 		queueDepth:      gauge("workqueue_depth", "Current depth of the workqueue."),
 		queueAdds:       counter("workqueue_adds_total", "Items added to the workqueue."),
 		queueRetries:    counter("workqueue_retries_total", "Retries handled by the workqueue."),
@@ -81,7 +85,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"name"}),
 	}
-	reg.MustRegister(m.syncs, m.reconcileTime, m.providerCalls, m.secretWrites, m.storeAccess, m.refreshes, m.shardMembers, m.shardOwned,
+	reg.MustRegister(m.syncs, m.reconcileTime, m.providerCalls, m.secretWrites, m.storeAccess, m.refreshes, m.shardMembers, m.shardOwned, m.statusLimit,
 		m.queueDepth, m.queueAdds, m.queueRetries, m.queueUnfinished, m.queueLongest, m.queueLatency, m.queueWork)
 	return m
 }

@@ -118,7 +118,7 @@ func runFlags(o *runOptions) *flag.FlagSet {
 	fs.StringVar(&o.controllerClass, "controller-class", "", "serve only stores whose spec.controller equals this")
 	fs.IntVar(&o.workers, "workers", 16, "ExternalSecrets refreshed in parallel")
 	fs.IntVar(&o.firstSyncWorkers, "first-sync-workers", 0, "ExternalSecrets synced for the first time in parallel, on a queue of their own; twice --workers when 0")
-	fs.IntVar(&o.statusWorkers, "status-workers", 0, "statuses of first syncs written in parallel once their Secrets are; a quarter of --workers when 0")
+	fs.IntVar(&o.statusWorkers, "status-workers", 0, "most statuses of first syncs written in parallel once their Secrets are, the number following the apiserver's latency and 429s from a quarter of --workers; twice --workers when 0")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", ":8080", "address of /metrics, /healthz and /readyz; empty disables them")
 	fs.BoolVar(&o.profiling, "profiling", false, "serve Go's profiles at /debug/pprof/ on --metrics-addr")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "elect a leader on a Lease, so several replicas can run")
