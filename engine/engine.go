@@ -148,7 +148,7 @@ type Engine struct {
 	state map[types.NamespacedName]*esState
 	// readers indexes ExternalSecrets by the remote secrets they read, so
 	// a rotation one of them sees reaches the others at once.
-	readers map[remoteKey]map[types.NamespacedName]struct{}
+	readers map[remoteKey]readerSet
 	// pushes is what the engine remembers of each PushSecret.
 	pushes map[types.NamespacedName]*pushState
 	// genLocks serialise the generations of one state Secret.
@@ -247,7 +247,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg:     cfg,
 		mapper:  newMapper(cfg),
 		state:   map[types.NamespacedName]*esState{},
-		readers: map[remoteKey]map[types.NamespacedName]struct{}{},
+		readers: map[remoteKey]readerSet{},
 	}
 	e.clients = &clientCache{
 		registry: cfg.Registry,
@@ -255,7 +255,7 @@ func New(cfg Config) (*Engine, error) {
 		observe:  cfg.OnProviderCall,
 		entries:  map[types.UID]*clientEntry{},
 	}
-	e.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: e.remoteChanged})
+	e.reads = reconcile.NewCache(reconcile.CacheOptions{Now: cfg.Now, OnChange: e.remoteChanged, Solo: e.soleReader})
 	return e, nil
 }
 

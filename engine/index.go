@@ -34,6 +34,60 @@ func remoteKeys(es *externalsecret.ExternalSecret) []remoteKey {
 	return keys
 }
 
+// readerSet holds the readers of one remote secret. Most remote secrets
+// have one reader, which needs no map of its own: at 100,000
+// ExternalSecrets that is most of the index.
+type readerSet struct {
+	one  types.NamespacedName
+	many map[types.NamespacedName]struct{}
+}
+
+func (s readerSet) add(n types.NamespacedName) readerSet {
+	switch {
+	case s.many != nil:
+		s.many[n] = struct{}{}
+	case s.one == (types.NamespacedName{}) || s.one == n:
+		s.one = n
+	default:
+		s.many = map[types.NamespacedName]struct{}{s.one: {}, n: {}}
+		s.one = types.NamespacedName{}
+	}
+	return s
+}
+
+func (s readerSet) remove(n types.NamespacedName) readerSet {
+	switch {
+	case s.many != nil:
+		delete(s.many, n)
+		if len(s.many) == 1 {
+			for only := range s.many {
+				s.one = only
+			}
+			s.many = nil
+		}
+	case s.one == n:
+		s.one = types.NamespacedName{}
+	}
+	return s
+}
+
+func (s readerSet) empty() bool { return s.many == nil && s.one == (types.NamespacedName{}) }
+
+// names returns the readers.
+func (s readerSet) names() []types.NamespacedName {
+	if s.many == nil {
+		if s.empty() {
+			return nil
+		}
+		return []types.NamespacedName{s.one}
+	}
+	out := make([]types.NamespacedName, 0, len(s.many))
+	for n := range s.many {
+		out = append(out, n)
+	}
+	return out
+}
+
 // indexLocked records the remote secrets es reads, replacing what name
 // read before.
 func (e *Engine) indexLocked(name types.NamespacedName, st *esState, es *externalsecret.ExternalSecret) {
@@ -44,21 +98,17 @@ func (e *Engine) indexLocked(name types.NamespacedName, st *esState, es *externa
 	e.unindexLocked(name, st)
 	st.keys = keys
 	for _, k := range keys {
-		set, ok := e.readers[k]
-		if !ok {
-			set = map[types.NamespacedName]struct{}{}
-			e.readers[k] = set
-		}
-		set[name] = struct{}{}
+		e.readers[k] = e.readers[k].add(name)
 	}
 }
 
 func (e *Engine) unindexLocked(name types.NamespacedName, st *esState) {
 	for _, k := range st.keys {
 		if set, ok := e.readers[k]; ok {
-			delete(set, name)
-			if len(set) == 0 {
+			if set = set.remove(name); set.empty() {
 				delete(e.readers, k)
+			} else {
+				e.readers[k] = set
 			}
 		}
 	}
@@ -85,7 +135,7 @@ func (e *Engine) remoteChanged(store reconcile.StoreID, ref provider.Ref, reader
 	k := remoteKey{store: StoreKey{Kind: store.Kind, Namespace: store.Namespace, Name: store.Name}, key: ref.Key}
 	e.mu.Lock()
 	var names []types.NamespacedName
-	for name := range e.readers[k] {
+	for _, name := range e.readers[k].names() {
 		if name == reader {
 			continue // it has the new value already
 		}
@@ -100,4 +150,14 @@ func (e *Engine) remoteChanged(store reconcile.StoreID, ref provider.Ref, reader
 			e.cfg.Requeue(name)
 		}
 	}
+}
+
+// soleReader reports whether reader is the only ExternalSecret known to
+// read ref from store: the shared reads need not hold its value.
+func (e *Engine) soleReader(store reconcile.StoreID, ref provider.Ref, reader types.NamespacedName) bool {
+	k := remoteKey{store: StoreKey{Kind: store.Kind, Namespace: store.Namespace, Name: store.Name}, key: ref.Key}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	set := e.readers[k]
+	return set.many == nil && set.one == reader
 }

@@ -24,7 +24,7 @@ func (e *Engine) Changed(store StoreKey, key string) int {
 	e.reads.Forget(store.Kind, store.Namespace, store.Name, key)
 	e.mu.Lock()
 	var names []types.NamespacedName
-	for name := range e.readers[remoteKey{store: store, key: key}] {
+	for _, name := range e.readers[remoteKey{store: store, key: key}].names() {
 		st := e.stateOfLocked(name)
 		st.force = true
 		st.changed = true

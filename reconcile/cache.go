@@ -30,6 +30,7 @@ type Cache struct {
 	maxEntries int
 	maxAge     time.Duration
 	onChange   func(store StoreID, ref provider.Ref, reader types.NamespacedName)
+	solo       func(store StoreID, ref provider.Ref, reader types.NamespacedName) bool
 	now        func() time.Time
 
 	mu        sync.Mutex
@@ -81,6 +82,11 @@ type CacheOptions struct {
 	// OnChange, if set, is called when a read of store and ref by reader
 	// returns a value different from the one cached before it.
 	OnChange func(store StoreID, ref provider.Ref, reader types.NamespacedName)
+	// Solo, if set, reports whether reader is the only one known to read
+	// ref from store. Its reads then go straight to the store and are not
+	// held: a read no one else takes is memory for nothing. A read another
+	// reader made, or has under way, is still shared.
+	Solo func(store StoreID, ref provider.Ref, reader types.NamespacedName) bool
 	// Now returns the time; time.Now when nil.
 	Now func() time.Time
 }
@@ -96,7 +102,7 @@ func NewCache(o CacheOptions) *Cache {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Cache{maxEntries: o.MaxEntries, maxAge: o.MaxAge, onChange: o.OnChange, now: o.Now, entries: map[cacheKey]*cacheEntry{}}
+	return &Cache{maxEntries: o.MaxEntries, maxAge: o.MaxAge, onChange: o.OnChange, solo: o.Solo, now: o.Now, entries: map[cacheKey]*cacheEntry{}}
 }
 
 // Client wraps the client of the store identified by store (which must
@@ -159,9 +165,23 @@ func (cc *cachedClient) GetSecret(ctx context.Context, ref provider.Ref) (provid
 	c := cc.cache
 	k := cacheKey{cc.store, ref}
 	now := c.now()
+	solo := c.solo != nil && c.solo(cc.store, ref, cc.reader)
 
 	c.mu.Lock()
 	e, ok := c.entries[k]
+	if solo && (!ok || e.by == cc.reader) {
+		// Only this reader reads it: nothing to share, and nothing to
+		// hold. An entry of its own from before it was alone goes.
+		if ok {
+			select {
+			case <-e.done:
+				delete(c.entries, k)
+			default:
+			}
+		}
+		c.mu.Unlock()
+		return cc.Client.GetSecret(ctx, ref)
+	}
 	var prev *cacheEntry
 	if ok {
 		select {

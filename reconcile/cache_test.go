@@ -175,3 +175,31 @@ func TestCacheIsBounded(t *testing.T) {
 		t.Errorf("after expiry the cache should hold only the new read, holds %d", got)
 	}
 }
+
+// A key only one reader reads is read straight from the store and not
+// held; a read another reader made is still shared with it.
+func TestCacheHoldsNothingForASoleReader(t *testing.T) {
+	inner := &countingClient{values: map[string]string{"solo": "1", "shared": "2"}}
+	clock := &fakeClock{t: time.Unix(1000, 0)}
+	sole := map[string]bool{"solo": true}
+	cache := NewCache(CacheOptions{Now: clock.now, Solo: func(_ StoreID, ref provider.Ref, reader types.NamespacedName) bool {
+		return sole[ref.Key] && reader == rd("a")
+	}})
+	a := cache.Client(inner, sid("s"), rd("a"), time.Hour)
+	b := cache.Client(inner, sid("s"), rd("b"), time.Hour)
+	for i := 0; i < 2; i++ {
+		if got := value(t, a, "solo"); got != "1" {
+			t.Fatalf("a read %q", got)
+		}
+	}
+	if n := cache.Len(); n != 0 || inner.reads.Load() != 2 {
+		t.Errorf("two reads by the sole reader: %d held, %d store reads; want 0 held and 2 reads", n, inner.reads.Load())
+	}
+	// b reads "shared" first; a, alone in its own eyes, still takes b's read.
+	sole["shared"] = true
+	value(t, b, "shared")
+	value(t, a, "shared")
+	if got := inner.reads.Load(); got != 3 {
+		t.Errorf("%d store reads; want 3: a took b's read of shared", got)
+	}
+}

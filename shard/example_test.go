@@ -1,10 +1,12 @@
 package shard_test
 
 import (
+	"context"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/secretsync/secretsync/shard"
 )
@@ -41,4 +43,25 @@ func ExampleTransform() {
 	// Output:
 	// search/db: stub false, 1 keys
 	// payments/db: stub true, 0 keys
+}
+
+// A replica of an operator joins its group and works only on what it
+// owns. The Lease namespace, group and identity come from the
+// operator's own flags and the pod it runs in.
+func ExampleMembership() {
+	ctx := context.Background()
+	kube := fake.NewSimpleClientset() // kubernetes.NewForConfig in a real operator
+	members, err := shard.New(shard.Config{Kube: kube, Namespace: "my-operator", Group: "my-operator", Identity: "my-operator-0"})
+	if err != nil {
+		panic(err)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go members.Run(ctx)
+	<-members.Ready()
+
+	es := &metav1.ObjectMeta{Namespace: "payments", Name: "db", UID: "5f1c"}
+	fmt.Println("owns payments/db:", members.Owns(shard.ByUID.Key(es)))
+	// Output:
+	// owns payments/db: true
 }

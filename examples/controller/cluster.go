@@ -17,9 +17,9 @@ import (
 	"github.com/secretsync/secretsync/reconcile"
 )
 
-// byCluster indexes ExternalSecrets by the ClusterExternalSecret label
-// ("label:<name>") and by name ("name:<name>"): what a
-// ClusterExternalSecret of that name may own or collide with.
+// byCluster indexes ExternalSecrets by the ClusterExternalSecret label:
+// what a ClusterExternalSecret of that name owns. Only labelled ones are
+// indexed, so the index costs nothing for the others.
 const byCluster = "byCluster"
 
 func indexByCluster(obj any) ([]string, error) {
@@ -27,11 +27,10 @@ func indexByCluster(obj any) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	keys := []string{"name:" + es.Name}
 	if owner := es.Labels[reconcile.LabelClusterExternalSecret]; owner != "" {
-		keys = append(keys, "label:"+owner)
+		return []string{owner}, nil
 	}
-	return keys, nil
+	return nil, nil
 }
 
 // clusterLoop runs ClusterExternalSecrets: it watches them, the
@@ -139,21 +138,29 @@ func (l *clusterLoop) process(ctx context.Context) bool {
 func (l *clusterLoop) existing(ctx context.Context, ces *externalsecret.ClusterExternalSecret) ([]*externalsecret.ExternalSecret, error) {
 	seen := map[string]bool{}
 	var out []*externalsecret.ExternalSecret
-	for _, key := range []string{"label:" + ces.Name, "name:" + ces.ExternalSecretName()} {
-		objs, _ := l.c.esInformer.GetIndexer().ByIndex(byCluster, key)
-		for _, obj := range objs {
-			es := obj.(*externalsecret.ExternalSecret)
-			if k := es.Namespace + "/" + es.Name; !seen[k] {
-				seen[k] = true
-				es, err := l.c.resolveES(ctx, es)
-				if apierrors.IsNotFound(err) {
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, es)
+	// What it owns, and whatever has the name it writes in any namespace.
+	objs, _ := l.c.esInformer.GetIndexer().ByIndex(byCluster, ces.Name)
+	namespaces, err := l.namespaces.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	for _, ns := range namespaces {
+		if obj, ok, _ := l.c.esInformer.GetIndexer().GetByKey(ns.Name + "/" + ces.ExternalSecretName()); ok {
+			objs = append(objs, obj)
+		}
+	}
+	for _, obj := range objs {
+		es := obj.(*externalsecret.ExternalSecret)
+		if k := es.Namespace + "/" + es.Name; !seen[k] {
+			seen[k] = true
+			es, err := l.c.resolveES(ctx, es)
+			if apierrors.IsNotFound(err) {
+				continue
 			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, es)
 		}
 	}
 	return out, nil

@@ -176,7 +176,7 @@ func NewController(cfg Config) (*Controller, error) {
 	c.esInformer = cache.NewSharedIndexInformer(
 		cfg.CRD.ListWatch(engine.ResourceExternalSecrets, cfg.Namespace, func() runtime.Object { return &externalsecret.ExternalSecretList{} }),
 		&externalsecret.ExternalSecret{}, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc, byStore: indexByStore, byTarget: indexByTarget},
+		cache.Indexers{byStore: indexByStore, byTarget: indexByTarget},
 	)
 	c.storeInformer = cache.NewSharedIndexInformer(
 		cfg.CRD.ListWatch(engine.ResourceSecretStores, cfg.Namespace, func() runtime.Object { return &secretstore.SecretStoreList{} }),
@@ -316,9 +316,12 @@ func indexByStore(obj any) ([]string, error) {
 	return keys, nil
 }
 
+// indexByTarget indexes the ExternalSecrets whose target is named other
+// than themselves; those that write their own name, most, are found by
+// name, and cost the index nothing.
 func indexByTarget(obj any) ([]string, error) {
 	es, ok := obj.(*externalsecret.ExternalSecret)
-	if !ok {
+	if !ok || es.TargetName() == es.Name {
 		return nil, nil
 	}
 	return []string{es.Namespace + "/" + es.TargetName()}, nil
@@ -451,7 +454,11 @@ func (c *Controller) enqueueForSecret(obj any) {
 // enqueueForTarget enqueues the ExternalSecrets that write the target
 // namespace/name, of whatever kind.
 func (c *Controller) enqueueForTarget(namespace, name string) {
-	ess, _ := c.esInformer.GetIndexer().ByIndex(byTarget, namespace+"/"+name)
+	key := namespace + "/" + name
+	if obj, ok, _ := c.esInformer.GetIndexer().GetByKey(key); ok && obj.(*externalsecret.ExternalSecret).TargetName() == name {
+		c.enqueue(obj)
+	}
+	ess, _ := c.esInformer.GetIndexer().ByIndex(byTarget, key)
 	for _, es := range ess {
 		c.enqueue(es)
 	}

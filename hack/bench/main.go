@@ -232,6 +232,12 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 				res.Memory.PeakRSSEndBytes = res.Memory.PeakRSSBytes
 				res.Memory.MaxHeapAllocBytes = ctrl.maxHeapAlloc()
 			}
+			if err == nil && o.heapProfile != "" {
+				path := filepath.Join(filepath.Dir(o.heapProfile), fmt.Sprintf("%dns-%s", namespaces, filepath.Base(o.heapProfile)))
+				if err = ctrl.saveHeapProfile(ctx, path); err == nil {
+					logf("heap profile saved in %s", path)
+				}
+			}
 			return err
 		})
 		return res, err
