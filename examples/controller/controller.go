@@ -205,19 +205,19 @@ func NewController(cfg Config) (*Controller, error) {
 	// alone.
 	var err error
 	transforms := map[cache.SharedIndexInformer]cache.TransformFunc{
-		secrets.Informer(): engine.StripManagedFields, c.esInformer: engine.StripForStatusWrites,
+		secrets.Informer(): engine.CompactSecrets, c.esInformer: engine.CompactExternalSecrets,
 		c.storeInformer: engine.StripForStatusWrites, c.cstoreInformer: engine.StripForStatusWrites,
 	}
 	c.secrets = secrets.Informer()
-	c.esResolver = shard.Resolver(c.getES, c.liveES, c.esInformer.GetIndexer(), engine.StripForStatusWrites)
+	c.esResolver = shard.Resolver(c.getES, c.liveES, c.esInformer.GetIndexer(), engine.CompactExternalSecrets)
 	secretGetter := engine.SecretsFromLister(secrets.Lister())
 	if cfg.Shard != nil {
 		// The objects of other shards are stubs: their bodies, most of
 		// the memory, stay out of this replica.
-		transforms[c.esInformer] = shard.Transform(c.owns, engine.StripForStatusWrites)
-		transforms[secrets.Informer()] = shard.Transform(c.ownsSecret, engine.StripManagedFields)
+		transforms[c.esInformer] = shard.Transform(c.owns, engine.CompactExternalSecrets)
+		transforms[secrets.Informer()] = shard.Transform(c.ownsSecret, engine.CompactSecrets)
 		live := engine.Kube{Interface: cfg.Kube}
-		secretGetter = engine.SecretGetterFunc(shard.Resolver(secretGetter.Secret, live.Secret, secrets.Informer().GetStore(), engine.StripManagedFields))
+		secretGetter = engine.SecretGetterFunc(shard.Resolver(secretGetter.Secret, live.Secret, secrets.Informer().GetStore(), engine.CompactSecrets))
 	}
 	if cfg.Namespace == "" {
 		ns := c.nsInformers.Core().V1().Namespaces()

@@ -81,7 +81,16 @@ func main() {
 	// 200Mi, from which the controller sets a soft limit of 65%; a
 	// process outside a container sees no limit, so it is given here.
 	flag.StringVar(&ctrlArgs, "controller-args", "--memory-limit=130Mi", "more flags for `controller run`, space-separated; the default sets the soft memory limit the shipped Deployment's 200Mi limit gives")
+	var printFiles string
+	flag.StringVar(&printFiles, "print", "", "print the tables of these JSON results, comma-separated, their layouts merged, and exit")
 	flag.Parse()
+	if printFiles != "" {
+		if err := printResults(strings.Split(printFiles, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// Profiling lets the bench force a GC before it reads the live heap.
 	o.controllerArgs = append(strings.Fields(ctrlArgs), "--profiling")
 	o.variants = min(max(o.variants, 1), len(variants))

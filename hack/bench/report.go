@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -175,6 +176,34 @@ func write(dir string, rep *report) error {
 	path := filepath.Join(dir, fmt.Sprintf("%s-%d.json", rep.Date, rep.N))
 	logf("writing %s", path)
 	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// printResults prints the tables of the JSON results in files, the
+// layouts of the later ones after the first's.
+func printResults(files []string) error {
+	var rep *report
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var r report
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		if rep == nil {
+			rep = &r
+			continue
+		}
+		rep.Layouts = append(rep.Layouts, r.Layouts...)
+		rep.Commit += ", " + r.Commit
+		rep.Machine.LoadEnd = r.Machine.LoadEnd
+	}
+	if rep == nil {
+		return errors.New("no results to print")
+	}
+	printTables(os.Stdout, rep)
+	return nil
 }
 
 func describeMachine() machine {
