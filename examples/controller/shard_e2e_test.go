@@ -256,8 +256,8 @@ func TestE2EShardedReplicas(t *testing.T) {
 	setStore()
 	took = allHold(lease + refresh + 30*time.Second)
 	t.Logf("r2 killed: the %d Secrets of its share hold the rotated values %v after the kill (lease %v + refresh %v)", len(share), took.Round(10*time.Millisecond), lease, refresh)
-	if limit := lease + refresh + 5*time.Second; took > limit {
-		t.Errorf("the share of the killed replica was synced %v after the kill; want within the lease and one refresh, %v (with 5s to write them)", took, limit)
+	if limit := lease + refresh + 8*time.Second; took > limit {
+		t.Errorf("the share of the killed replica was synced %v after the kill; want within the lease and one refresh, %v (with 8s to write them on a busy machine)", took, limit)
 	}
 	writesOnce("rotation of the killed replica's share", killed, len(share))
 	waitMembers(2, "r1", "r3")

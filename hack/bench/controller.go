@@ -69,7 +69,13 @@ func (c *controller) gc(ctx context.Context) error {
 }
 
 func (c *controller) saveHeapProfile(ctx context.Context, path string) error {
-	url := strings.TrimSuffix(c.metrics, "/metrics") + "/debug/pprof/heap?gc=1"
+	return c.saveProfile(ctx, "heap?gc=1", path)
+}
+
+// saveProfile saves the controller's profile at /debug/pprof/<name> to
+// path.
+func (c *controller) saveProfile(ctx context.Context, name, path string) error {
+	url := strings.TrimSuffix(c.metrics, "/metrics") + "/debug/pprof/" + name
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ type options struct {
 	refresh, wait, timeout        time.Duration
 	keepLogs, coldOnly            bool
 	variants                      int
-	heapProfile                   string
+	heapProfile, cpuProfile       string
 	apiserverProfile              string
 	controllerArgs                []string
 }
@@ -76,6 +76,7 @@ func main() {
 	flag.IntVar(&o.variants, "variants", len(variants), "how many of the ways of reading keys to measure in steady state, in order")
 	flag.BoolVar(&o.keepLogs, "keep-logs", false, "keep the controller's log, which is otherwise removed unless the run fails")
 	flag.StringVar(&o.apiserverProfile, "apiserver-profile", "", "save CPU profiles of the apiserver in this directory, over the first seconds of each ceiling: what a Secret, an ExternalSecret and a status write cost it")
+	flag.StringVar(&o.cpuProfile, "cpu-profile", "", "save the controller's CPU profile over the first 30 seconds of the controller start (a') to this file (prefixed with the layout)")
 	flag.StringVar(&o.heapProfile, "heap-profile", "", "save the controller's heap profile in steady state to this file (prefixed with the layout); it then runs with --profiling")
 	// The shipped Deployment (config/manager) limits the container to
 	// 200Mi, from which the controller sets a soft limit of 65%; a
@@ -342,6 +343,13 @@ func coldStart(ctx context.Context, o options, c *cluster, t *tracker, kubeconfi
 		return nil, err
 	}
 	defer ctrl.stop()
+	profiled := make(chan error, 1)
+	if o.cpuProfile != "" {
+		path := filepath.Join(filepath.Dir(o.cpuProfile), fmt.Sprintf("%dns-%s", len(c.nsNames), filepath.Base(o.cpuProfile)))
+		go func() { profiled <- ctrl.saveProfile(ctx, "profile?seconds=30", path) }()
+	} else {
+		profiled <- nil
+	}
 	took, last, missing, err := t.wait(ctx, o.wait, "controller start")
 	if err != nil {
 		return nil, err
@@ -358,6 +366,9 @@ func coldStart(ctx context.Context, o options, c *cluster, t *tracker, kubeconfi
 	}
 	cs.StatusSeconds = time.Since(started).Seconds()
 	cs.FloorSeconds, cs.ReadyRatioToFloor = floor, cs.StatusSeconds/floor
+	if err := <-profiled; err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
 	if cs.APIWrites, err = c.controllerSecretWrites(started); err != nil {
 		return nil, err
 	}
