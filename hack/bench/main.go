@@ -346,7 +346,13 @@ func coldStart(ctx context.Context, o options, c *cluster, t *tracker, kubeconfi
 	profiled := make(chan error, 1)
 	if o.cpuProfile != "" {
 		path := filepath.Join(filepath.Dir(o.cpuProfile), fmt.Sprintf("%dns-%s", len(c.nsNames), filepath.Base(o.cpuProfile)))
-		go func() { profiled <- ctrl.saveProfile(ctx, "profile?seconds=30", path) }()
+		go func() {
+			if err := ctrl.waitReady(ctx, time.Minute); err != nil {
+				profiled <- err
+				return
+			}
+			profiled <- ctrl.saveProfile(ctx, "profile?seconds=30", path)
+		}()
 	} else {
 		profiled <- nil
 	}
