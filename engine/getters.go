@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/reconcile"
 	"github.com/secretsync/secretsync/secretstore"
 )
 
@@ -43,6 +44,17 @@ func StoreKeyFor(ref externalsecret.SecretStoreRef, namespace string) StoreKey {
 		k.Namespace = ""
 	}
 	return k
+}
+
+// StoreKeysOf returns the keys of the stores es reads, once each: what a
+// host indexes ExternalSecrets by, so that a store's change requeues its
+// readers (a client-go indexer, or a controller-runtime field index).
+func StoreKeysOf(es *externalsecret.ExternalSecret) []StoreKey {
+	var keys []StoreKey
+	for _, ref := range reconcile.StoreRefs(es) {
+		keys = append(keys, StoreKeyFor(ref, es.Namespace))
+	}
+	return keys
 }
 
 // StoreKeyOf returns the key of store.

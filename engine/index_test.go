@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/secretsync/secretsync/externalsecret"
 )
 
 func TestReaderSet(t *testing.T) {
@@ -41,5 +43,18 @@ func TestReaderSet(t *testing.T) {
 	}
 	if !s.empty() {
 		t.Error("not empty at the end")
+	}
+}
+
+// StoreKeysOf names each store an ExternalSecret reads once, a
+// ClusterSecretStore without a namespace.
+func TestStoreKeysOf(t *testing.T) {
+	es := testES("es", "main", "a", "b")
+	es.Spec.Data[1].SourceRef = &externalsecret.StoreSourceRef{SecretStoreRef: externalsecret.SecretStoreRef{Name: "shared", Kind: externalsecret.KindClusterSecretStore}}
+	es.Spec.Data = append(es.Spec.Data, es.Spec.Data[1])
+	got := StoreKeysOf(es)
+	want := []StoreKey{{Kind: "SecretStore", Namespace: "app", Name: "main"}, {Kind: "ClusterSecretStore", Name: "shared"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("StoreKeysOf = %v; want %v", got, want)
 	}
 }

@@ -310,8 +310,8 @@ func indexByStore(obj any) ([]string, error) {
 		return nil, nil
 	}
 	var keys []string
-	for _, ref := range reconcile.StoreRefs(es) {
-		keys = append(keys, engine.StoreKeyFor(ref, es.Namespace).String())
+	for _, k := range engine.StoreKeysOf(es) {
+		keys = append(keys, k.String())
 	}
 	return keys, nil
 }

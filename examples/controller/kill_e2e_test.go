@@ -37,6 +37,24 @@ type controllerProcess struct {
 	done    chan struct{}
 }
 
+// logDir returns a directory for controller processes' binaries and
+// logs, removed after the test unless it fails.
+func logDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the controllers' logs are in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
 // buildController builds this package's binary into dir.
 func buildController(t *testing.T, dir string) string {
 	t.Helper()
@@ -161,18 +179,7 @@ func scanFileForCanary(t *testing.T, path string) int {
 // is synced nothing more is read or written.
 func TestE2EKillDuringBurst(t *testing.T) {
 	h := setup(t)
-	// Kept when the test fails, for the controllers' logs.
-	dir, err := os.MkdirTemp("", "secretsync-kill-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the controllers' logs are in %s", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
+	dir := logDir(t, "secretsync-kill-")
 	bin := buildController(t, dir)
 	ns := h.namespace(t, nil)
 	class := "kill-" + ns[:8]

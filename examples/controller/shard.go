@@ -12,6 +12,7 @@ import (
 
 	"github.com/secretsync/secretsync/engine"
 	"github.com/secretsync/secretsync/externalsecret"
+	"github.com/secretsync/secretsync/secretstore"
 	"github.com/secretsync/secretsync/shard"
 )
 
@@ -81,11 +82,12 @@ func (c *Controller) reshard(v shard.View) {
 	for _, name := range gained {
 		c.firstQueue.Add(name)
 	}
-	for _, key := range c.storeInformer.GetStore().ListKeys() {
-		c.storeQueue.Add(engine.StoreKey{Kind: "SecretStore", Namespace: nsOf(key), Name: nameOf(key)})
-	}
-	for _, name := range c.cstoreInformer.GetStore().ListKeys() {
-		c.storeQueue.Add(engine.StoreKey{Kind: "ClusterSecretStore", Name: name})
+	for _, inf := range []cache.SharedIndexInformer{c.storeInformer, c.cstoreInformer} {
+		for _, obj := range inf.GetStore().List() {
+			if store, ok := obj.(secretstore.GenericStore); ok {
+				c.storeQueue.Add(engine.StoreKeyOf(store))
+			}
+		}
 	}
 	if c.clusters != nil {
 		for _, name := range c.clusters.informer.GetStore().ListKeys() {
@@ -98,6 +100,3 @@ func (c *Controller) reshard(v shard.View) {
 	}
 	klog.Background().V(1).Info("Resharded", "members", v.Ring.Members(), "active", v.Active, "owned", owned, "gained", len(gained), "lost", len(lost))
 }
-
-func nsOf(key string) string   { n, _ := cache.ParseObjectName(key); return n.Namespace }
-func nameOf(key string) string { n, _ := cache.ParseObjectName(key); return n.Name }

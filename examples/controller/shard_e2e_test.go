@@ -30,17 +30,7 @@ import (
 // a write, and the next rotation writes each Secret once.
 func TestE2EShardedReplicas(t *testing.T) {
 	h := setup(t)
-	dir, err := os.MkdirTemp("", "secretsync-shard-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the replicas' logs are in %s", dir)
-			return
-		}
-		os.RemoveAll(dir)
-	})
+	dir := logDir(t, "secretsync-shard-")
 	bin := buildController(t, dir)
 	ns := h.namespace(t, nil)
 	class := "shard-" + ns[:8]

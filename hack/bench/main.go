@@ -115,6 +115,12 @@ func main() {
 	}
 }
 
+// perLayout returns path with the layout's namespace count before its
+// file name: one file per layout.
+func perLayout(path string, namespaces int) string {
+	return filepath.Join(filepath.Dir(path), fmt.Sprintf("%dns-%s", namespaces, filepath.Base(path)))
+}
+
 func ints(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
@@ -243,7 +249,7 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 				res.Memory.MaxHeapAllocBytes = ctrl.maxHeapAlloc()
 			}
 			if err == nil && o.heapProfile != "" {
-				path := filepath.Join(filepath.Dir(o.heapProfile), fmt.Sprintf("%dns-%s", namespaces, filepath.Base(o.heapProfile)))
+				path := perLayout(o.heapProfile, namespaces)
 				if err = ctrl.saveHeapProfile(ctx, path); err == nil {
 					logf("heap profile saved in %s", path)
 				}
@@ -297,7 +303,7 @@ func runLayout(ctx context.Context, o options, namespaces int) (res layoutResult
 			return res, err
 		}
 		if o.heapProfile != "" {
-			path := filepath.Join(filepath.Dir(o.heapProfile), fmt.Sprintf("%dns-%s", namespaces, filepath.Base(o.heapProfile)))
+			path := perLayout(o.heapProfile, namespaces)
 			if err := ctrl.saveHeapProfile(ctx, path); err != nil {
 				return res, err
 			}
@@ -345,7 +351,7 @@ func coldStart(ctx context.Context, o options, c *cluster, t *tracker, kubeconfi
 	defer ctrl.stop()
 	profiled := make(chan error, 1)
 	if o.cpuProfile != "" {
-		path := filepath.Join(filepath.Dir(o.cpuProfile), fmt.Sprintf("%dns-%s", len(c.nsNames), filepath.Base(o.cpuProfile)))
+		path := perLayout(o.cpuProfile, len(c.nsNames))
 		go func() {
 			if err := ctrl.waitReady(ctx, time.Minute); err != nil {
 				profiled <- err
